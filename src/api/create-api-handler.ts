@@ -23,6 +23,7 @@ import { ofrepErrorBody } from "./ofrep-error.js";
 import { createOfrepService } from "./ofrep-service.js";
 import { registerReflection } from "./reflection.js";
 import { createRequestInterceptor } from "./request-interceptor.js";
+import { createTokenAuthenticator, nodeHeaders, type StaticToken } from "./static-tokens.js";
 import { createStatusService } from "./status-service.js";
 import { createWebhookSync, SYNC_PATH } from "./webhook-sync.js";
 
@@ -50,6 +51,8 @@ export interface ApiHandlerOptions {
   readonly cors: CorsOptions;
   readonly maxRequestBytes: number;
   readonly shutdownSignal?: AbortSignal;
+  /** Static API tokens by name (`authentication.methods.token`), when that method is enabled. */
+  readonly staticTokens?: Readonly<Record<string, StaticToken>> | undefined;
 }
 
 /**
@@ -77,7 +80,10 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     router.service(Health, createHealthService(options.health));
     registerReflection(router, SERVICES);
   };
-  const sync = createWebhookSync(options.environments);
+  const sync = createWebhookSync(
+    options.environments,
+    options.staticTokens === undefined ? undefined : createTokenAuthenticator(options.staticTokens),
+  );
   return createHttpHandler({
     routes,
     extraBindings: [
@@ -99,10 +105,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
       {
         method: "POST",
         path: SYNC_PATH,
-        handle: (match, body, headers) => {
-          const signature = headers["x-hub-signature-256"];
-          return sync(match[1] as string, body, typeof signature === "string" ? signature : undefined);
-        },
+        handle: (match, body, headers) => sync(match[1] as string, body, nodeHeaders(headers)),
       },
     ],
     logger: options.logger,

@@ -28,6 +28,7 @@ export function createStatusService(environments: Environments): ServiceImpl<typ
                       : { lastFetchTime: timestampFromDate(new Date(remote.lastFetchAt)) }),
                     lastFetchError: remote.lastFetchError ?? "",
                     remoteRevision: remote.remoteRevision ?? "",
+                    ref: remote.ref,
                     behind: remote.behind,
                   },
                 }),

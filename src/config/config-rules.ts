@@ -3,7 +3,7 @@ import type { NodeContext } from "./schema.js";
 
 /**
  * Rules that span sections: references between storages, environments and credentials,
- * the default environment, TLS files, and folding `storage.read_only` into each storage.
+ * the default environment, TLS files, and folding `storage.read_only` (and semver refs) into each storage.
  */
 export function checkConfig(config: Config, context: NodeContext): Config {
   checkServer(config, context);
@@ -15,7 +15,8 @@ export function checkConfig(config: Config, context: NodeContext): Config {
     ...config,
     storage: mapValues(config.storage, (storage) => ({
       ...storage,
-      readOnly: config.storageReadOnly || storage.readOnly,
+      // A storage that follows tags cannot be written: a write could only move a tag or fork a branch.
+      readOnly: config.storageReadOnly || storage.readOnly || storage.refType === "semver",
     })),
     environments: resolveDefaultEnvironment(config.environments, context),
   };

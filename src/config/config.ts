@@ -126,6 +126,7 @@ export interface CorsConfig {
 
 export type StorageBackendType = "memory" | "local";
 export type FetchPolicy = "strict" | "lenient";
+export type RefType = "static" | "semver";
 
 export interface StorageConfig {
   /** Where the repository lives. */
@@ -134,6 +135,10 @@ export interface StorageConfig {
   readonly remote?: string;
   /** Tracked branch (a 40-hex value pins a commit). @default "main" */
   readonly branch: string;
+  /** `static`: follow `branch`; `semver`: follow the newest tag matching `ref` (read-only). @default "static" */
+  readonly refType: RefType;
+  /** With `refType: semver`, the constraint tags must satisfy, such as `v1.0.*`. @default undefined */
+  readonly ref?: string;
   /** How often the remote is fetched (ms); at least 1s. @default 30000 */
   readonly pollInterval: number;
   /** `lenient` tolerates an unreachable remote at startup when local commits exist. @default "strict" */
@@ -148,7 +153,7 @@ export interface StorageConfig {
   readonly insecureSkipTls: boolean;
   /** Shared secret for webhook-triggered sync (HMAC-SHA256, GitHub's X-Hub-Signature-256). @default undefined */
   readonly webhookSecret?: string;
-  /** Reject writes. Resolved: `storage.read_only || storage.<id>.read_only`. @default false */
+  /** Reject writes. Resolved: `storage.read_only || storage.<id>.read_only || ref_type == semver`. @default false */
   readonly readOnly: boolean;
   /** Commit author and signing. */
   readonly signature: SignatureConfig;

@@ -91,6 +91,7 @@ describe("DEFAULT_CONFIG", () => {
         default: {
           backend: { type: "memory" },
           branch: "main",
+          refType: "static",
           pollInterval: 30_000,
           fetchPolicy: "strict",
           insecureSkipTls: false,
@@ -266,6 +267,7 @@ analytics: {storage: {clickhouse: {enabled: false}}}
         backend: { type: "memory" },
         remote: "https://github.com/acme/flags.git",
         branch: "release",
+        refType: "static",
         pollInterval: 10_000,
         fetchPolicy: "lenient",
         credentials: "gh",

@@ -1,3 +1,4 @@
+import { validRange } from "semver";
 import type { CredentialConfig, EnvironmentConfig, StorageConfig } from "./config.js";
 import * as s from "./schema.js";
 
@@ -20,6 +21,13 @@ const storageEntry = s.object<StorageConfig>(
     }),
     remote: s.string("Upstream git remote to fetch from and push to (URL or `git@host:org/repo.git`)."),
     branch: s.string("Tracked branch; a 40-hex value pins a commit.", { default: "main", nonEmpty: true }),
+    ref_type: s.string(
+      "`static` follows `branch`; `semver` follows the newest tag matching `ref` and makes the storage read-only.",
+      { values: ["static", "semver"], default: "static" },
+    ),
+    ref: s.string(
+      "With `ref_type: semver`: the constraint tags must satisfy, such as `v1.0.*` or `>=1.2, <2`.",
+    ),
     poll_interval: s.duration("How often the remote is fetched.", { default: "30s", min: "1s" }),
     fetch_policy: s.string("`lenient` tolerates an unreachable remote at startup when local commits exist.", {
       values: ["strict", "lenient"],
@@ -61,6 +69,15 @@ const storageEntry = s.object<StorageConfig>(
 function checkStorage(storage: StorageConfig, context: s.NodeContext): StorageConfig {
   if (storage.caCertPath !== undefined && storage.caCertBytes !== undefined) {
     context.report("", "ca_cert_path and ca_cert_bytes are mutually exclusive");
+  }
+  if (storage.refType === "semver") {
+    if (storage.remote === undefined) context.report("ref_type", "semver needs a remote");
+    if (storage.ref === undefined || validRange(storage.ref.replaceAll(",", " ")) === null) {
+      context.report(
+        "ref",
+        `must be a semver constraint such as "v1.0.*" when ref_type is semver, got ${JSON.stringify(storage.ref ?? "")}`,
+      );
+    }
   }
   if (storage.backend.type === "local" && storage.backend.path === "") {
     context.report("backend.path", "must not be empty when backend.type is local");

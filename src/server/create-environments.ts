@@ -130,11 +130,12 @@ async function openSource(
         await tls.close();
       },
       branch: storage.branch,
+      semver: storage.refType === "semver" ? storage.ref : undefined,
       path: storage.backend.type === "local" ? resolve(storage.backend.path ?? ".") : undefined,
       fetchPolicy: storage.fetchPolicy,
       pollIntervalMs: storage.pollInterval,
       git,
-      authEnv: { ...auth.env, ...tls.env },
+      authEnv: async () => ({ ...(await auth.env()), ...tls.env }),
       signature: storage.signature,
       logger: logger.child({ storage: id }),
     });

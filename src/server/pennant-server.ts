@@ -59,6 +59,9 @@ export class PennantServer {
       environments,
       includeFlagMetadata: config.evaluation.includeFlagMetadata,
       maxBatchSize: config.evaluation.maxBatchSize,
+      staticTokens: config.authentication.methods.token.enabled
+        ? config.authentication.methods.token.storage.tokens
+        : undefined,
       build: {
         version: VERSION,
         commit: "",

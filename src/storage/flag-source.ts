@@ -38,9 +38,11 @@ export interface FlagSource {
 /** What `/meta/status` reports about a storage's remote. */
 export interface RemoteStatus {
   readonly remote: string;
+  /** What is followed: the branch, or the tag a semver constraint chose. */
+  readonly ref: string;
   readonly lastFetchAt: string | undefined;
   readonly lastFetchError: string | undefined;
-  /** The remote branch's head as last fetched. */
+  /** The followed ref's commit as last fetched. */
   readonly remoteRevision: string | undefined;
   /** Commits the served state is behind that head. */
   readonly behind: number;

@@ -11,8 +11,11 @@ import { dirname, join } from "node:path";
 export interface GitHttpAuth {
   /** HTTP basic authentication with exactly this username and password. */
   readonly basic?: { readonly username: string; readonly password: string };
-  /** An access token, sent as basic authentication with username `x-token-auth` (as Flipt sends it). */
-  readonly token?: string;
+  /**
+   * An access token, sent as basic authentication with username `x-token-auth` (as Flipt sends it), or a check
+   * that decides which tokens are valid (such as those a token endpoint issued and that have not expired).
+   */
+  readonly token?: string | ((token: string) => boolean);
 }
 
 /** One request the server answered, for assertions about what clients sent. */
@@ -54,7 +57,7 @@ const TOKEN_USERNAME = "x-token-auth";
  * `git http-backend` as a CGI program for each request, with pushes enabled.
  */
 export async function startGitHttpServer(options: GitHttpServerOptions): Promise<GitHttpServer> {
-  const accepted: Array<{ username: string; password: string }> = [];
+  const accepted: Array<{ username: string; password: string | ((password: string) => boolean) }> = [];
   if (options.auth?.basic) accepted.push({ ...options.auth.basic });
   if (options.auth?.token !== undefined)
     accepted.push({ username: TOKEN_USERNAME, password: options.auth.token });
@@ -101,7 +104,7 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
 /** Returns the user whose credentials the Authorization header carries, if they are among `accepted`. */
 function authenticate(
   header: string | undefined,
-  accepted: ReadonlyArray<{ username: string; password: string }>,
+  accepted: ReadonlyArray<{ username: string; password: string | ((password: string) => boolean) }>,
 ): string | undefined {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
   if (!match?.[1]) return undefined;
@@ -111,6 +114,10 @@ function authenticate(
   const username = decoded.slice(0, colon);
   const password = Buffer.from(decoded.slice(colon + 1));
   for (const candidate of accepted) {
+    if (typeof candidate.password === "function") {
+      if (candidate.username === username && candidate.password(password.toString("utf8"))) return username;
+      continue;
+    }
     const expected = Buffer.from(candidate.password);
     if (
       candidate.username === username &&

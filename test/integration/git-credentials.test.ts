@@ -69,13 +69,13 @@ async function cloneCommitPush(url: string, auth: GitAuth, work: string, name: s
   const dir = await mkdtemp(join(work, `${name}-`));
   const cloneArgs = ["clone", "--quiet", url, dir];
   assertNoSecret(cloneArgs, auth.secrets);
-  await git(work, cloneArgs, { env: auth.env });
+  await git(work, cloneArgs, { env: await auth.env() });
   await writeFile(join(dir, `${name}.txt`), `${name}\n`);
   await git(dir, ["add", "--all"]);
   await git(dir, [...IDENTITY, "commit", "--quiet", "--message", `add ${name}`]);
   const pushArgs = ["push", "--quiet", "origin", "HEAD:refs/heads/main"];
   assertNoSecret(pushArgs, auth.secrets);
-  await git(dir, pushArgs, { env: auth.env });
+  await git(dir, pushArgs, { env: await auth.env() });
   // git keeps the URL it was given: nothing secret lands in the clone's configuration.
   assertNoSecret([await readFile(join(dir, ".git", "config"), "utf8")], auth.secrets);
   return dir;
@@ -161,8 +161,8 @@ describe("git credentials over HTTP (git http-backend)", () => {
         tmpDir: work,
       },
     );
-    const message = await gitFailure(() =>
-      git(work, ["ls-remote", basicServer.url("basic.git")], { env: auth.env }),
+    const message = await gitFailure(async () =>
+      git(work, ["ls-remote", basicServer.url("basic.git")], { env: await auth.env() }),
     );
     assert.match(message, /Authentication failed/);
     assertNoSecret([message, redactSecrets(message, auth)], auth.secrets);
@@ -173,8 +173,8 @@ describe("git credentials over HTTP (git http-backend)", () => {
       { type: "access_token", accessToken: "not-the-token" },
       { tmpDir: work },
     );
-    const message = await gitFailure(() =>
-      git(work, ["ls-remote", tokenServer.url("token.git")], { env: auth.env }),
+    const message = await gitFailure(async () =>
+      git(work, ["ls-remote", tokenServer.url("token.git")], { env: await auth.env() }),
     );
     assert.match(message, /Authentication failed/);
     assert.ok(!message.includes("not-the-token"));
@@ -183,8 +183,8 @@ describe("git credentials over HTTP (git http-backend)", () => {
   it("fails without prompting when no credentials are configured", async () => {
     const auth = await createGitAuth(undefined, { tmpDir: work });
     const started = Date.now();
-    const message = await gitFailure(() =>
-      git(work, ["ls-remote", basicServer.url("basic.git")], { env: auth.env }),
+    const message = await gitFailure(async () =>
+      git(work, ["ls-remote", basicServer.url("basic.git")], { env: await auth.env() }),
     );
     assert.match(message, /could not read Username.*terminal prompts disabled/);
     assert.ok(Date.now() - started < 10_000);
@@ -272,7 +272,9 @@ describe("git credentials over SSH (sshd)", {
   it("is refused with 'Permission denied (publickey)' for a key the server does not know", async () => {
     const auth = await createGitAuth(sshCredential({ privateKeyPath: strangerKeyPath }), { tmpDir: work });
     try {
-      const message = await gitFailure(() => git(work, ["ls-remote", remote()], { env: auth.env }));
+      const message = await gitFailure(async () =>
+        git(work, ["ls-remote", remote()], { env: await auth.env() }),
+      );
       assert.match(message, /Permission denied \(publickey\)/);
     } finally {
       await auth.close();
@@ -290,7 +292,9 @@ describe("git credentials over SSH (sshd)", {
     for (const knownHostsPath of [emptyHosts, otherHosts]) {
       const strict = await createGitAuth(sshCredential({ knownHostsPath }), { tmpDir: work });
       try {
-        const message = await gitFailure(() => git(work, ["ls-remote", remote()], { env: strict.env }));
+        const message = await gitFailure(async () =>
+          git(work, ["ls-remote", remote()], { env: await strict.env() }),
+        );
         assert.match(message, /Host key verification failed/);
       } finally {
         await strict.close();
@@ -303,7 +307,7 @@ describe("git credentials over SSH (sshd)", {
       },
     );
     try {
-      const { stdout } = await git(work, ["ls-remote", remote()], { env: insecure.env });
+      const { stdout } = await git(work, ["ls-remote", remote()], { env: await insecure.env() });
       assert.match(stdout, /refs\/heads\/main/);
       // The empty file stays empty: nothing is remembered.
       assert.equal(await readFile(emptyHosts, "utf8"), "");

@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createBareRepo, type GitHttpServer, startGitHttpServer } from "../helpers/git-http-server.js";
+import {
+  type GitHubTokenEndpointFake,
+  startGitHubTokenEndpointFake,
+} from "../helpers/github-token-endpoint-fake.js";
 import { createSelfSignedCert } from "../helpers/self-signed-cert.js";
 import { SSHD_PATH, type SshGitServer, startSshGitServer } from "../helpers/ssh-git-server.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
@@ -77,6 +82,86 @@ describe("a git remote over http with basic credentials", () => {
       );
       assert.doesNotMatch(error.message, /wrong-password/);
       assert.equal(error.name, "UnauthenticatedError");
+      return true;
+    });
+  });
+});
+
+describe("a git remote over http with GitHub App credentials", () => {
+  const app = { clientId: "Iv1.pennant", installationId: 77 };
+  const keys = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  let root: string;
+  let bare: string;
+  let endpoint: GitHubTokenEndpointFake;
+  let http: GitHttpServer;
+  let server: TestServer;
+  const credentials = (privateKey: string) => ({
+    FLIPT_STORAGE_DEFAULT_REMOTE: http.url("flags.git"),
+    FLIPT_STORAGE_DEFAULT_CREDENTIALS: "app",
+    FLIPT_CREDENTIALS_APP_TYPE: "github_app",
+    FLIPT_CREDENTIALS_APP_GITHUB_APP_CLIENT_ID: app.clientId,
+    FLIPT_CREDENTIALS_APP_GITHUB_APP_INSTALLATION_ID: String(app.installationId),
+    FLIPT_CREDENTIALS_APP_GITHUB_APP_PRIVATE_KEY_BYTES: privateKey,
+    FLIPT_CREDENTIALS_APP_GITHUB_APP_API_URL: endpoint.apiUrl,
+  });
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), "pennant-app-remote-"));
+    bare = await createBareRepo(root, "flags.git", {
+      files: {
+        "features.yaml":
+          "flags:\n  - key: via-app\n    name: Via App\n    type: BOOLEAN_FLAG_TYPE\n    enabled: true\n",
+      },
+    });
+    endpoint = await startGitHubTokenEndpointFake({ ...app, publicKey: keys.publicKey });
+    // The git server accepts exactly the installation tokens the endpoint issued, until they expire.
+    http = await startGitHttpServer({ root, auth: { token: (token) => endpoint.isValid(token) } });
+    server = await startTestServer(credentials(keys.privateKey));
+  });
+  after(async () => {
+    await server?.stop();
+    await http?.stop();
+    await endpoint?.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("clones with an installation token, pushes a write, and reuses the token", async () => {
+    const response = await fetch(`${server.httpUrl}/evaluate/v1/boolean`, {
+      method: "POST",
+      body: JSON.stringify({ flagKey: "via-app", entityId: "e" }),
+    });
+    assert.equal(((await response.json()) as { enabled: boolean }).enabled, true);
+    const write = await fetch(`${server.httpUrl}/api/v2/environments/default/namespaces/default/resources`, {
+      method: "POST",
+      body: JSON.stringify({
+        key: "by-app",
+        payload: { "@type": "flipt.core.Flag", key: "by-app", name: "By App" },
+      }),
+    });
+    assert.equal(write.status, 200, await write.clone().text());
+    const log = execFileSync("git", ["log", "-1", "--format=%s", "main"], {
+      cwd: bare,
+      encoding: "utf8",
+    }).trim();
+    assert.equal(log, "create flag default/by-app");
+    assert.equal(endpoint.issued.length, 1, "one token served the clone and the push");
+    assert.ok(http.requests.some((request) => request.user === "x-token-auth" && request.status === 200));
+    assert.ok(http.requests.every((request) => !request.url.includes(endpoint.issued[0] ?? "<none>")));
+  });
+
+  it("fails start-up with Unauthenticated when GitHub refuses the app's JWT", async () => {
+    const other = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    await assert.rejects(startTestServer(credentials(other.privateKey)), (error: Error) => {
+      assert.equal(error.name, "UnauthenticatedError");
+      assert.match(error.message, /answered 401: A JSON web token could not be decoded \(bad signature\)/);
+      assert.doesNotMatch(error.message, /PRIVATE KEY/);
       return true;
     });
   });

@@ -5,8 +5,8 @@ import { mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { createRemote, flagFile } from "../helpers/outside-remote.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
-import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 interface FliptError {
@@ -14,54 +14,19 @@ interface FliptError {
   message: string;
 }
 
-const flagFile = (namespace: string, key: string, enabled: boolean) =>
-  `version: "1.6"\nnamespace: ${namespace}\nflags:\n  - key: ${key}\n    name: ${key}\n    type: BOOLEAN_FLAG_TYPE\n    enabled: ${enabled}\n`;
-
-/** A bare repository (the remote) and a working clone of it for pushing "from outside". */
-async function createRemote(files: Record<string, string>) {
-  const root = await mkdtemp(join(tmpdir(), "pennant-remote-"));
-  const seed = await createTempRepo(files);
-  const bare = join(root, "flags.git");
-  execFileSync("git", ["clone", "--quiet", "--bare", seed.path, bare]);
-  await seed.remove();
-  const outside = join(root, "outside");
-  execFileSync("git", ["clone", "--quiet", bare, outside]);
-  const git = (cwd: string, ...args: string[]) =>
-    execFileSync("git", ["-c", "user.name=outside", "-c", "user.email=o@example.com", ...args], {
-      cwd,
-      encoding: "utf8",
-    }).trim();
-  return {
-    bare,
-    url: `file://${bare}`,
-    /** Commits files from the outside clone and pushes them to the remote. */
-    async push(changes: Record<string, string>) {
-      git(outside, "pull", "--quiet", "--rebase", "origin", "main");
-      const { writeFile, mkdir } = await import("node:fs/promises");
-      const { dirname } = await import("node:path");
-      for (const [path, text] of Object.entries(changes)) {
-        await mkdir(dirname(join(outside, path)), { recursive: true });
-        await writeFile(join(outside, path), text);
-      }
-      git(outside, "add", "--all");
-      git(outside, "commit", "--quiet", "--message", "outside change");
-      git(outside, "push", "--quiet", "origin", "HEAD:main");
-      return git(outside, "rev-parse", "HEAD");
-    },
-    log: () => git(bare, "log", "--format=%s", "main").split("\n"),
-    show: (path: string) => git(bare, "show", `main:${path}`),
-    remove: () => rm(root, { recursive: true, force: true }),
-  };
+async function flagEnabled(server: TestServer, namespace: string, key: string) {
+  const response = await fetch(`${server.httpUrl}/evaluate/v1/boolean`, {
+    method: "POST",
+    body: JSON.stringify({ namespaceKey: namespace, flagKey: key, entityId: "e" }),
+  });
+  return response.status === 200 ? ((await response.json()) as { enabled: boolean }).enabled : undefined;
 }
 
-describe("a git remote over file://", () => {
+describe("a git remote over file://, polled", () => {
   let remote: Awaited<ReturnType<typeof createRemote>>;
   let server: TestServer;
   before(async () => {
-    remote = await createRemote({
-      "team/features.yaml": flagFile("team", "t1", false),
-      "ops/features.yaml": flagFile("ops", "o1", false),
-    });
+    remote = await createRemote({ "team/features.yaml": flagFile("team", "t1", false) });
     server = await startTestServer({
       FLIPT_STORAGE_DEFAULT_REMOTE: remote.url,
       FLIPT_STORAGE_DEFAULT_POLL_INTERVAL: "1s",
@@ -71,32 +36,7 @@ describe("a git remote over file://", () => {
     await server?.stop();
     await remote?.remove();
   });
-
-  const enabled = async (namespace: string, key: string) => {
-    const response = await fetch(`${server.httpUrl}/evaluate/v1/boolean`, {
-      method: "POST",
-      body: JSON.stringify({ namespaceKey: namespace, flagKey: key, entityId: "e" }),
-    });
-    return response.status === 200 ? ((await response.json()) as { enabled: boolean }).enabled : undefined;
-  };
-  const write = (namespace: string, key: string, flagEnabled: boolean, method = "PUT") =>
-    fetch(`${server.httpUrl}/api/v2/environments/default/namespaces/${namespace}/resources`, {
-      method,
-      body: JSON.stringify({
-        key,
-        payload: {
-          "@type": "flipt.core.Flag",
-          key,
-          name: key,
-          type: "BOOLEAN_FLAG_TYPE",
-          enabled: flagEnabled,
-        },
-      }),
-    });
-
-  it("serves the remote's state at start", async () => {
-    assert.equal(await enabled("team", "t1"), false);
-  });
+  const enabled = (namespace: string, key: string) => flagEnabled(server, namespace, key);
 
   it("serves a push from outside within the poll interval", async () => {
     await remote.push({ "team/features.yaml": flagFile("team", "t1", true) });
@@ -119,6 +59,46 @@ describe("a git remote over file://", () => {
     assert.equal(environment?.remote?.remoteRevision, environment?.revision);
     assert.equal(environment?.remote?.behind, 0);
   });
+});
+
+describe("a git remote over file://", () => {
+  let remote: Awaited<ReturnType<typeof createRemote>>;
+  let server: TestServer;
+  before(async () => {
+    remote = await createRemote({
+      "team/features.yaml": flagFile("team", "t1", false),
+      "ops/features.yaml": flagFile("ops", "o1", false),
+    });
+    server = await startTestServer({
+      FLIPT_STORAGE_DEFAULT_REMOTE: remote.url,
+      // No poll during the tests: the races below must meet the push, not a fetch that came first.
+      FLIPT_STORAGE_DEFAULT_POLL_INTERVAL: "10m",
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    await remote?.remove();
+  });
+
+  const enabled = (namespace: string, key: string) => flagEnabled(server, namespace, key);
+  const write = (namespace: string, key: string, flagEnabled: boolean, method = "PUT") =>
+    fetch(`${server.httpUrl}/api/v2/environments/default/namespaces/${namespace}/resources`, {
+      method,
+      body: JSON.stringify({
+        key,
+        payload: {
+          "@type": "flipt.core.Flag",
+          key,
+          name: key,
+          type: "BOOLEAN_FLAG_TYPE",
+          enabled: flagEnabled,
+        },
+      }),
+    });
+
+  it("serves the remote's state at start", async () => {
+    assert.equal(await enabled("team", "t1"), false);
+  });
 
   it("pushes a write through the API to the remote", async () => {
     const response = await write("ops", "o1", true);
@@ -133,10 +113,10 @@ describe("a git remote over file://", () => {
   });
 
   it("replays a write onto a remote that moved in another file, keeping both", async () => {
-    await remote.push({ "team/features.yaml": flagFile("team", "t1", false) });
+    await remote.push({ "team/features.yaml": flagFile("team", "t1", true) });
     const response = await write("ops", "o1", false);
     assert.equal(response.status, 200, await response.clone().text());
-    assert.match(remote.show("team/features.yaml"), /enabled: false/);
+    assert.match(remote.show("team/features.yaml"), /enabled: true/);
     assert.match(remote.show("ops/features.yaml"), /enabled: false/);
     assert.deepEqual(remote.log().slice(0, 2), ["update flag ops/o1", "outside change"]);
   });
@@ -159,20 +139,20 @@ describe("a git remote over file://", () => {
   });
 
   it("answers Unavailable while the remote is down, without diverging, and recovers", async () => {
-    await waitFor(async () => ((await enabled("team", "t1")) === false ? true : undefined), {
+    await waitFor(async () => ((await enabled("team", "t1")) === true ? true : undefined), {
       what: "the remote's state",
     });
     const moved = `${remote.bare}.away`;
     await rename(remote.bare, moved);
     try {
-      const response = await write("team", "t1", true);
+      const response = await write("team", "t1", false);
       assert.equal(response.status, 503);
       assert.match(((await response.json()) as FliptError).message, /push to file:\/\/.* failed/);
-      assert.equal(await enabled("team", "t1"), false, "the refused write is not served");
+      assert.equal(await enabled("team", "t1"), true, "the refused write is not served");
     } finally {
       await rename(moved, remote.bare);
     }
-    const retried = await write("team", "t1", true);
+    const retried = await write("team", "t1", false);
     assert.equal(retried.status, 200);
     assert.equal(remote.log()[0], "update flag team/t1");
   });
@@ -189,6 +169,8 @@ describe("webhook-triggered sync", () => {
       // A long poll: only the webhook can make the change show quickly.
       FLIPT_STORAGE_DEFAULT_POLL_INTERVAL: "10m",
       FLIPT_STORAGE_DEFAULT_WEBHOOK_SECRET: secret,
+      FLIPT_AUTHENTICATION_METHODS_TOKEN_ENABLED: "true",
+      FLIPT_AUTHENTICATION_METHODS_TOKEN_STORAGE_TOKENS_CI_CREDENTIAL: "ci-api-token",
     });
   });
   after(async () => {
@@ -196,10 +178,10 @@ describe("webhook-triggered sync", () => {
     await remote?.remove();
   });
 
-  const hook = (body: string, signature: string | undefined) =>
+  const hook = (body: string, signature: string | undefined, headers: Record<string, string> = {}) =>
     fetch(`${server.httpUrl}/api/v2/environments/default/sync`, {
       method: "POST",
-      headers: signature === undefined ? {} : { "x-hub-signature-256": signature },
+      headers: signature === undefined ? headers : { ...headers, "x-hub-signature-256": signature },
       body,
     });
   const sign = (body: string) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
@@ -217,10 +199,23 @@ describe("webhook-triggered sync", () => {
     assert.equal(((await evaluation.json()) as { enabled: boolean }).enabled, true);
   });
 
-  it("refuses a missing or wrong signature with 401, and an unknown environment with 404", async () => {
+  it("fetches at once when called with an API token instead of a signature", async () => {
+    const head = await remote.push({ "features.yaml": flagFile("default", "hooked", false) });
+    const response = await hook("", undefined, { authorization: "Bearer ci-api-token" });
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { revision: head });
+  });
+
+  it("refuses a missing or wrong signature or token with 401, and an unknown environment with 404", async () => {
     const body = '{"ref":"refs/heads/main"}';
-    assert.equal((await hook(body, undefined)).status, 401);
+    const refused = await hook(body, undefined);
+    assert.equal(refused.status, 401);
+    assert.match(
+      ((await refused.json()) as { message: string }).message,
+      /needs an X-Hub-Signature-256 matching the body or an API token/,
+    );
     assert.equal((await hook(body, sign(`${body} `))).status, 401);
+    assert.equal((await hook(body, undefined, { authorization: "Bearer not-the-token" })).status, 401);
     const unknown = await fetch(`${server.httpUrl}/api/v2/environments/nope/sync`, { method: "POST", body });
     assert.equal(unknown.status, 404);
   });
@@ -279,5 +274,3 @@ describe("a remote that is down at start", () => {
     }
   });
 });
-
-export type { TempRepo };

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { startGitHubTokenEndpointFake } from "../../../test/helpers/github-token-endpoint-fake.js";
 import type { CredentialConfig } from "../../config/config.js";
-import { UnavailableError, ValidationError } from "../../domain/errors.js";
+import { ValidationError } from "../../domain/errors.js";
 import {
   ACCESS_TOKEN_USERNAME,
   createGitAuth,
@@ -42,7 +44,7 @@ after(async () => {
 describe("createGitAuth: HTTP", () => {
   it("adds nothing without a credential, or with an empty basic block", async () => {
     assert.equal(await createGitAuth(undefined, { tmpDir }), NO_GIT_AUTH);
-    assert.deepEqual((await createGitAuth({ type: "basic", basic: {} }, { tmpDir })).env, {});
+    assert.deepEqual(await (await createGitAuth({ type: "basic", basic: {} }, { tmpDir })).env(), {});
   });
 
   it("sends basic credentials as a header set through GIT_CONFIG_* and a helper reading the environment", async () => {
@@ -51,14 +53,14 @@ describe("createGitAuth: HTTP", () => {
       { tmpDir },
     );
     const encoded = Buffer.from("alice:s3cret pass").toString("base64");
-    const entries = configEntries(auth.env);
+    const entries = configEntries(await auth.env());
     assert.deepEqual(entries[0], ["http.extraHeader", `Authorization: Basic ${encoded}`]);
     assert.deepEqual(entries[1], ["credential.helper", ""]);
     const helper = entries[2]?.[1] ?? "";
     assert.equal(entries[2]?.[0], "credential.helper");
     assert.ok(!helper.includes("s3cret"), "the helper command carries no secret");
-    assert.equal(auth.env.PENNANT_GIT_USERNAME, "alice");
-    assert.equal(auth.env.PENNANT_GIT_PASSWORD, "s3cret pass");
+    assert.equal((await auth.env()).PENNANT_GIT_USERNAME, "alice");
+    assert.equal((await auth.env()).PENNANT_GIT_PASSWORD, "s3cret pass");
     assert.ok(auth.secrets.includes("s3cret pass"));
     assert.ok(auth.secrets.includes(encoded));
     await auth.close();
@@ -69,8 +71,8 @@ describe("createGitAuth: HTTP", () => {
       { type: "basic", basic: { username: "bob", password: "p'w\"$x" } },
       { tmpDir },
     );
-    const helper = (configEntries(auth.env)[2]?.[1] ?? "").replace(/^!/, "");
-    const env = { PATH: SEARCH_PATH, ...auth.env };
+    const helper = (configEntries(await auth.env())[2]?.[1] ?? "").replace(/^!/, "");
+    const env = { PATH: SEARCH_PATH, ...(await auth.env()) };
     const get = await run("sh", ["-c", `${helper} "$@"`, "sh", "get"], { env });
     assert.equal(get.stdout, "username=bob\npassword=p'w\"$x\n");
     const store = await run("sh", ["-c", `${helper} "$@"`, "sh", "store"], { env });
@@ -79,25 +81,57 @@ describe("createGitAuth: HTTP", () => {
 
   it("sends an access token as basic auth with username x-token-auth", async () => {
     const auth = await createGitAuth({ type: "access_token", accessToken: "tok-123" }, { tmpDir });
-    const header = configEntries(auth.env)[0]?.[1] ?? "";
+    const header = configEntries(await auth.env())[0]?.[1] ?? "";
     const encoded = header.replace("Authorization: Basic ", "");
     assert.equal(Buffer.from(encoded, "base64").toString(), `${ACCESS_TOKEN_USERNAME}:tok-123`);
-    assert.equal(auth.env.PENNANT_GIT_USERNAME, "x-token-auth");
-    assert.equal(auth.env.PENNANT_GIT_PASSWORD, "tok-123");
+    assert.equal((await auth.env()).PENNANT_GIT_USERNAME, "x-token-auth");
+    assert.equal((await auth.env()).PENNANT_GIT_PASSWORD, "tok-123");
   });
 
   it("rejects an access_token credential without a token", async () => {
     await assert.rejects(createGitAuth({ type: "access_token" }, { tmpDir }), ValidationError);
   });
 
-  it("refuses github_app credentials as unavailable", async () => {
+  it("authenticates with a GitHub App's installation token as x-token-auth, and redacts the token", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs1", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    const endpoint = await startGitHubTokenEndpointFake({ clientId: "Iv1.x", installationId: 9, publicKey });
+    try {
+      const credential: CredentialConfig = {
+        type: "github_app",
+        githubApp: {
+          clientId: "Iv1.x",
+          installationId: 9,
+          privateKeyBytes: privateKey,
+          apiUrl: endpoint.apiUrl,
+        },
+      };
+      const auth = await createGitAuth(credential, { tmpDir });
+      const env = await auth.env();
+      const token = endpoint.issued[0] ?? "<none>";
+      assert.equal(env.PENNANT_GIT_USERNAME, ACCESS_TOKEN_USERNAME);
+      assert.equal(env.PENNANT_GIT_PASSWORD, token);
+      assert.equal(redactSecrets(`token ${token} refused`, auth), "token [redacted] refused");
+      assert.ok(auth.secrets.includes(privateKey.trimEnd()));
+    } finally {
+      await endpoint.stop();
+    }
+  });
+
+  it("rejects github_app credentials whose key file cannot be read, naming the file", async () => {
     const credential: CredentialConfig = {
       type: "github_app",
-      githubApp: { clientId: "id", installationId: 1, privateKeyBytes: "x" },
+      githubApp: { clientId: "id", installationId: 1, privateKeyPath: "/nonexistent/app.pem" },
     };
     await assert.rejects(createGitAuth(credential, { tmpDir }), (error: unknown) => {
-      assert.ok(error instanceof UnavailableError);
-      assert.equal(error.message, "github_app credentials are not supported yet");
+      assert.ok(error instanceof ValidationError);
+      assert.equal(
+        error.message,
+        'github_app private key file "/nonexistent/app.pem" cannot be read (ENOENT)',
+      );
       return true;
     });
   });
@@ -141,8 +175,8 @@ describe("createGitAuth: SSH", () => {
       },
       { tmpDir },
     );
-    const command = auth.env.GIT_SSH_COMMAND ?? "";
-    assert.deepEqual(Object.keys(auth.env), ["GIT_SSH_COMMAND"]);
+    const command = (await auth.env()).GIT_SSH_COMMAND ?? "";
+    assert.deepEqual(Object.keys(await auth.env()), ["GIT_SSH_COMMAND"]);
     assert.match(command, /^ssh -i /);
     for (const option of ["IdentitiesOnly=yes", "BatchMode=yes", "StrictHostKeyChecking=yes"]) {
       assert.ok(command.includes(`-o ${option}`), `${option} in ${command}`);
@@ -163,10 +197,12 @@ describe("createGitAuth: SSH", () => {
       { type: "ssh", ssh },
       { tmpDir, env: { SSH_KNOWN_HOSTS: "/a/known_hosts:/b/known_hosts" } },
     );
-    assert.ok(fromEnv.env.GIT_SSH_COMMAND?.includes("'UserKnownHostsFile=/a/known_hosts /b/known_hosts'"));
+    assert.ok(
+      (await fromEnv.env()).GIT_SSH_COMMAND?.includes("'UserKnownHostsFile=/a/known_hosts /b/known_hosts'"),
+    );
     await fromEnv.close();
     const defaults = await createGitAuth({ type: "ssh", ssh }, { tmpDir });
-    assert.ok(!defaults.env.GIT_SSH_COMMAND?.includes("KnownHostsFile"));
+    assert.ok(!(await defaults.env()).GIT_SSH_COMMAND?.includes("KnownHostsFile"));
     await defaults.close();
   });
 
@@ -178,7 +214,7 @@ describe("createGitAuth: SSH", () => {
       },
       { tmpDir },
     );
-    const command = auth.env.GIT_SSH_COMMAND ?? "";
+    const command = (await auth.env()).GIT_SSH_COMMAND ?? "";
     assert.ok(command.includes("-o StrictHostKeyChecking=no"));
     assert.ok(command.includes("-o UserKnownHostsFile=/dev/null"));
     await auth.close();
@@ -198,14 +234,14 @@ describe("createGitAuth: SSH", () => {
       },
       { tmpDir, env: { PATH: SEARCH_PATH } },
     );
-    const keyFile = keyFileOf(auth.env.GIT_SSH_COMMAND ?? "");
+    const keyFile = keyFileOf((await auth.env()).GIT_SSH_COMMAND ?? "");
     // The copy now loads with an empty passphrase and is the same key.
     const fromCopy = await run("ssh-keygen", ["-y", "-P", "", "-f", keyFile]);
     const original = await readFile(`${encryptedKey}.pub`, "utf8");
     assert.equal(fromCopy.stdout.split(" ").slice(0, 2).join(" "), original.split(" ").slice(0, 2).join(" "));
     // Only the key is left in the private directory: the askpass script is gone.
     assert.deepEqual(await readdir(join(keyFile, "..")), ["id"]);
-    assert.ok(!JSON.stringify(auth.env).includes("open sesame"));
+    assert.ok(!JSON.stringify(await auth.env()).includes("open sesame"));
     assert.deepEqual([...auth.secrets].sort(), [bytes.trimEnd(), "open sesame"].sort());
     await auth.close();
   });

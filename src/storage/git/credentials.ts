@@ -12,13 +12,15 @@
  * - `ssh`: the private key is copied to a 0600 file in a private temporary directory and, when it is encrypted,
  *   decrypted there once by `ssh-keygen -p`; git then runs `ssh -i <file>` through `GIT_SSH_COMMAND`. See
  *   `decryptKey` for how the passphrase reaches ssh-keygen without appearing in its arguments.
- * - `github_app`: not supported yet; `createGitAuth` rejects with UnavailableError.
+ * - `github_app`: an installation token (see `github-app-token.ts`), fetched before the first git command and again
+ *   shortly before it expires, then sent as an access token.
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CredentialConfig, SshCredentialConfig } from "../../config/config.js";
 import { UnavailableError, ValidationError } from "../../domain/errors.js";
+import { createGitHubAppTokens } from "./github-app-token.js";
 
 /** The username Flipt sends with an access token; GitHub, GitLab and Bitbucket accept it. */
 export const ACCESS_TOKEN_USERNAME = "x-token-auth";
@@ -40,8 +42,11 @@ const CREDENTIAL_HELPER = `!f() { if test "$1" = get; then printf 'username=%s\\
 
 /** What a git command that talks to the remote needs to authenticate. */
 export interface GitAuth {
-  /** Environment variables to add to every git command that fetches from or pushes to the remote. */
-  readonly env: Readonly<Record<string, string>>;
+  /**
+   * Environment variables to add to the next git command that fetches from or pushes to the remote. Ask again
+   * for every command: a GitHub App's token is replaced before it expires.
+   */
+  env(): Promise<Readonly<Record<string, string>>>;
   /** The secret values (password, token, header, passphrase) that `redactSecrets` removes from text. */
   readonly secrets: readonly string[];
   /** Removes the temporary files (SSH keys). Safe to call more than once. */
@@ -51,6 +56,8 @@ export interface GitAuth {
 export interface GitAuthOptions {
   /** Directory for temporary files (made if missing; a private subdirectory is made in it). */
   readonly tmpDir: string;
+  /** How `github_app` credentials reach GitHub's API. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
   /**
    * The process environment as received by the CLI. `PATH` is used to find `ssh-keygen`; `SSH_KNOWN_HOSTS`
    * (a `:`-separated list of files, as go-git reads it) replaces the default known_hosts files when the
@@ -61,7 +68,7 @@ export interface GitAuthOptions {
 
 /** The `GitAuth` of a remote that needs no credentials. */
 export const NO_GIT_AUTH: GitAuth = Object.freeze({
-  env: Object.freeze({}),
+  env: async () => ({}),
   secrets: Object.freeze([]),
   close: async () => {},
 });
@@ -71,8 +78,7 @@ export const NO_GIT_AUTH: GitAuth = Object.freeze({
  * Without a credential, git gets nothing extra (and, since the runner sets `GIT_TERMINAL_PROMPT=0`, a server
  * that wants credentials makes the command fail instead of prompting). Call `close()` when the storage stops.
  *
- * @throws ValidationError when the credential is incomplete or the SSH key cannot be read or decrypted.
- * @throws UnavailableError for `github_app`, which is not supported yet.
+ * @throws ValidationError when the credential is incomplete or a private key cannot be read or decrypted.
  */
 export async function createGitAuth(
   credential: CredentialConfig | undefined,
@@ -95,15 +101,43 @@ export async function createGitAuth(
       if (credential.ssh === undefined) throw new ValidationError("ssh credentials need an ssh block");
       return sshAuth(credential.ssh, options);
     }
-    case "github_app":
-      throw new UnavailableError("github_app credentials are not supported yet");
+    case "github_app": {
+      const app = credential.githubApp;
+      if (app?.clientId === undefined || app.installationId === undefined) {
+        throw new ValidationError("github_app credentials need client_id and installation_id");
+      }
+      const privateKey = await privateKeyText("github_app", app.privateKeyPath, app.privateKeyBytes);
+      const tokens = createGitHubAppTokens({
+        clientId: app.clientId,
+        installationId: app.installationId,
+        privateKey,
+        apiUrl: app.apiUrl,
+        ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      });
+      return {
+        env: async () => httpBasicEnv(ACCESS_TOKEN_USERNAME, await tokens.token()),
+        get secrets() {
+          return secretList([privateKey.trimEnd(), ...tokens.issued.flatMap((token) => basicSecrets(token))]);
+        },
+        close: async () => {},
+      };
+    }
   }
 }
 
 /** Basic authentication: a preemptive header, backed by a helper that repeats the same credentials. */
 function httpBasicAuth(username: string, password: string): GitAuth {
-  const encoded = Buffer.from(`${username}:${password}`, "utf8").toString("base64");
-  const env = {
+  const env = httpBasicEnv(username, password);
+  return {
+    env: async () => env,
+    secrets: secretList(basicSecrets(password, username)),
+    close: async () => {},
+  };
+}
+
+function httpBasicEnv(username: string, password: string): Record<string, string> {
+  const encoded = basicHeaderValue(username, password);
+  return {
     ...gitConfigEnv([
       ["http.extraHeader", `Authorization: Basic ${encoded}`],
       // An empty value clears the helpers configured so far (system, global, repository) ...
@@ -114,11 +148,15 @@ function httpBasicAuth(username: string, password: string): GitAuth {
     [USERNAME_VARIABLE]: username,
     [PASSWORD_VARIABLE]: password,
   };
-  return {
-    env,
-    secrets: secretList([password, encodeURIComponent(password), encoded]),
-    close: async () => {},
-  };
+}
+
+function basicHeaderValue(username: string, password: string): string {
+  return Buffer.from(`${username}:${password}`, "utf8").toString("base64");
+}
+
+/** The forms in which a basic-auth password can show up in text: as is, URL-encoded, and inside the header. */
+function basicSecrets(password: string, username = ACCESS_TOKEN_USERNAME): string[] {
+  return [password, encodeURIComponent(password), basicHeaderValue(username, password)];
 }
 
 /** SSH public-key authentication through `GIT_SSH_COMMAND`. */
@@ -131,7 +169,9 @@ async function sshAuth(ssh: SshCredentialConfig, options: GitAuthOptions): Promi
   try {
     await chmod(dir, 0o700);
     const keyFile = join(dir, "id");
-    await writeFile(keyFile, await privateKeyText(ssh), { mode: 0o600 });
+    await writeFile(keyFile, await privateKeyText("ssh", ssh.privateKeyPath, ssh.privateKeyBytes), {
+      mode: 0o600,
+    });
     await decryptKey(keyFile, ssh.password ?? "", dir, baseEnv, secrets);
 
     const command = ["ssh", "-i", keyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"];
@@ -163,29 +203,34 @@ async function sshAuth(ssh: SshCredentialConfig, options: GitAuthOptions): Promi
         );
       }
     }
-    return { env: { GIT_SSH_COMMAND: command.map(shellQuote).join(" ") }, secrets, close };
+    const env = { GIT_SSH_COMMAND: command.map(shellQuote).join(" ") };
+    return { env: async () => env, secrets, close };
   } catch (error) {
     await close();
     throw error;
   }
 }
 
-/** The private key's text, from the configured bytes or file, with LF line ends and a final newline. */
-async function privateKeyText(ssh: SshCredentialConfig): Promise<string> {
+/** A private key's text, from the configured bytes or file, with LF line ends and a final newline. */
+async function privateKeyText(
+  kind: "ssh" | "github_app",
+  path: string | undefined,
+  bytes: string | undefined,
+): Promise<string> {
   let text: string;
-  if (ssh.privateKeyBytes !== undefined) {
-    text = ssh.privateKeyBytes;
-  } else if (ssh.privateKeyPath !== undefined) {
+  if (bytes !== undefined) {
+    text = bytes;
+  } else if (path !== undefined) {
     try {
-      text = await readFile(ssh.privateKeyPath, "utf8");
+      text = await readFile(path, "utf8");
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
-      throw new ValidationError(`ssh private key file "${ssh.privateKeyPath}" cannot be read (${reason})`, {
+      throw new ValidationError(`${kind} private key file "${path}" cannot be read (${reason})`, {
         cause: error,
       });
     }
   } else {
-    throw new ValidationError("ssh credentials need private_key_path or private_key_bytes");
+    throw new ValidationError(`${kind} credentials need private_key_path or private_key_bytes`);
   }
   text = text.replace(/\r\n/g, "\n");
   return text.endsWith("\n") ? text : `${text}\n`;

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { ConflictError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
+import { ConflictError, ReadOnlyError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
 import type {
   FlagSource,
   RemoteStatus,
@@ -14,6 +14,7 @@ import { commitWrites } from "../local/commit-writes.js";
 import { LocalSource } from "../local/local-source.js";
 import { revisionConflict } from "../revision-conflict.js";
 import { SerialLock } from "../serial-lock.js";
+import { newestTag } from "./newest-tag.js";
 import { readHead } from "./read-head.js";
 import { GitError, type GitRunner } from "./run-git.js";
 
@@ -30,13 +31,18 @@ export interface RemoteSourceOptions {
   /** The remote URL, without credentials. */
   readonly remote: string;
   readonly branch: string;
+  /**
+   * A semver constraint (`ref_type: semver`): serve the newest tag that satisfies it, rechecked at every fetch,
+   * instead of `branch`. Such a source cannot be written.
+   */
+  readonly semver?: string | undefined;
   /** Where the clone lives: the local backend's path (kept), or undefined for a temporary one (memory). */
   readonly path: string | undefined;
   readonly fetchPolicy: "strict" | "lenient";
   readonly pollIntervalMs: number;
   readonly git: GitRunner;
-  /** Environment variables that authenticate git against the remote. */
-  readonly authEnv: Readonly<Record<string, string>>;
+  /** The environment variables that authenticate the next git command against the remote. */
+  readonly authEnv: () => Promise<Readonly<Record<string, string>>>;
   readonly signature: { readonly name: string; readonly email: string };
   readonly logger: Logger;
   /** Called when the source closes (to remove credential files). */
@@ -66,7 +72,10 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
     this.#workdir = workdir;
     this.#temporary = temporary;
     this.#local = local;
-    this.description = `remote "${options.remote}" (branch ${options.branch})`;
+    this.description =
+      options.semver === undefined
+        ? `remote "${options.remote}" (branch ${options.branch})`
+        : `remote "${options.remote}" (newest tag matching ${options.semver})`;
   }
 
   /** Clones or fetches, seeding an empty remote (or a missing branch) with a first commit, as Flipt does. */
@@ -86,6 +95,7 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
   }
 
   async remoteStatus(): Promise<RemoteStatus> {
+    const followed = await followedRef(this.#options, this.#workdir);
     const remoteRevision = await this.#remoteHead();
     const count =
       remoteRevision === undefined
@@ -95,6 +105,7 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
             .catch(() => undefined);
     return {
       remote: this.#options.remote,
+      ref: followed?.name ?? this.#options.branch,
       lastFetchAt: this.#lastFetchAt,
       lastFetchError: this.#lastFetchError,
       remoteRevision,
@@ -135,6 +146,9 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
   }
 
   write(transaction: WriteTransaction): Promise<string> {
+    if (this.#options.semver !== undefined) {
+      return Promise.reject(new ReadOnlyError(`${this.description} is read-only: it follows tags`));
+    }
     return this.#lock.run(async () => {
       const { git, branch } = this.#options;
       const base = (await this.read(transaction.directory)).revision;
@@ -220,15 +234,8 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
   }
 
   async #fetch(): Promise<void> {
-    const { branch } = this.#options;
     try {
-      await this.#remoteGit([
-        "fetch",
-        "--quiet",
-        "--prune",
-        "origin",
-        `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
-      ]);
+      await this.#remoteGit(["fetch", "--quiet", "--prune", "origin", fetchRefspec(this.#options)]);
       this.#lastFetchAt = new Date().toISOString();
       this.#lastFetchError = undefined;
     } catch (error) {
@@ -242,32 +249,35 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
   async #fetchAndReset(): Promise<boolean> {
     await this.#fetch();
     const remote = await this.#remoteHead();
-    if (remote === undefined || remote === (await readHead(this.#workdir, this.#options.git))) return false;
+    if (remote === undefined) {
+      if (this.#options.semver !== undefined) {
+        // The matching tags were deleted: keep serving what we have, and say why in the status.
+        this.#lastFetchError = noTagMessage(this.#options);
+      }
+      return false;
+    }
+    if (remote === (await readHead(this.#workdir, this.#options.git))) return false;
     await this.#resetToRemote();
     return true;
   }
 
+  /** The commit of what the clone follows (the remote branch, or the newest matching tag) as last fetched. */
   async #remoteHead(): Promise<string | undefined> {
+    const followed = await followedRef(this.#options, this.#workdir);
+    if (followed === undefined) return undefined;
     const result = await this.#options
-      .git(this.#workdir, ["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${this.#options.branch}`])
+      .git(this.#workdir, ["rev-parse", "--verify", "--quiet", `${followed.ref}^{commit}`])
       .catch(() => undefined);
     return result?.stdout.trim() || undefined;
   }
 
   async #resetToRemote(): Promise<void> {
-    const { git, branch } = this.#options;
-    await git(this.#workdir, [
-      "checkout",
-      "--quiet",
-      "--force",
-      "-B",
-      branch,
-      `refs/remotes/origin/${branch}`,
-    ]);
+    const followed = await followedRef(this.#options, this.#workdir);
+    if (followed !== undefined) await checkoutFollowed(this.#options, this.#workdir, followed.ref);
   }
 
-  #remoteGit(args: readonly string[]) {
-    return this.#options.git(this.#workdir, args, { env: this.#options.authEnv });
+  async #remoteGit(args: readonly string[]) {
+    return this.#options.git(this.#workdir, args, { env: await this.#options.authEnv() });
   }
 }
 
@@ -277,8 +287,8 @@ async function prepareClone(
   workdir: string,
 ): Promise<{ local: LocalSource; fetched: boolean }> {
   const { git, branch, remote, signature } = options;
-  const run = (args: readonly string[], withAuth = false) =>
-    git(workdir, args, withAuth ? { env: options.authEnv } : {});
+  const run = async (args: readonly string[], withAuth = false) =>
+    git(workdir, args, withAuth ? { env: await options.authEnv() } : {});
   await mkdir(workdir, { recursive: true });
   if (!(await exists(join(workdir, ".git")))) {
     await run(["init", "--quiet", "--initial-branch", branch]);
@@ -292,10 +302,7 @@ async function prepareClone(
   const hasCommits =
     (await run(["rev-parse", "--verify", "--quiet", "HEAD"]).catch(() => undefined)) !== undefined;
   try {
-    await run(
-      ["fetch", "--quiet", "--prune", "origin", `+refs/heads/${branch}:refs/remotes/origin/${branch}`],
-      true,
-    );
+    await run(["fetch", "--quiet", "--prune", "origin", fetchRefspec(options)], true);
   } catch (error) {
     const missingBranch = error instanceof GitError && /couldn't find remote ref/.test(error.stderr);
     if (!missingBranch) {
@@ -310,11 +317,11 @@ async function prepareClone(
       throw failure;
     }
   }
-  const remoteHead = await run(["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${branch}`]).catch(
-    () => undefined,
-  );
-  if (remoteHead !== undefined) {
-    await run(["checkout", "--quiet", "--force", "-B", branch, `refs/remotes/origin/${branch}`]);
+  const followed = await followedRef(options, workdir);
+  if (followed !== undefined) {
+    await checkoutFollowed(options, workdir, followed.ref);
+  } else if (options.semver !== undefined) {
+    throw new UnavailableError(noTagMessage(options));
   } else {
     // An empty remote, or one without the branch: seed it with a first commit, as Flipt does.
     if (!hasCommits) {
@@ -333,6 +340,43 @@ async function prepareClone(
     await run(["update-ref", `refs/remotes/origin/${branch}`, "HEAD"]);
   }
   return { local: await openLocal(options, workdir), fetched: true };
+}
+
+/** What a fetch brings in: the branch, or every tag (pruning those deleted on the remote). */
+function fetchRefspec(options: RemoteSourceOptions): string {
+  return options.semver === undefined
+    ? `+refs/heads/${options.branch}:refs/remotes/origin/${options.branch}`
+    : "+refs/tags/*:refs/tags/*";
+}
+
+/** The ref to serve as last fetched, with its name for the status; undefined when there is none yet. */
+async function followedRef(
+  options: RemoteSourceOptions,
+  workdir: string,
+): Promise<{ name: string; ref: string } | undefined> {
+  const { git, branch, semver } = options;
+  if (semver === undefined) {
+    const ref = `refs/remotes/origin/${branch}`;
+    const found = await git(workdir, ["rev-parse", "--verify", "--quiet", ref]).catch(() => undefined);
+    return found === undefined ? undefined : { name: branch, ref };
+  }
+  const tags = (await git(workdir, ["tag", "--list"])).stdout.split("\n").filter((tag) => tag !== "");
+  const tag = newestTag(tags, semver);
+  return tag === undefined ? undefined : { name: tag, ref: `refs/tags/${tag}` };
+}
+
+/** Checks out what the clone follows: the local branch reset to the remote's, or a tag's commit, detached. */
+async function checkoutFollowed(options: RemoteSourceOptions, workdir: string, ref: string): Promise<void> {
+  await options.git(
+    workdir,
+    options.semver === undefined
+      ? ["checkout", "--quiet", "--force", "-B", options.branch, ref]
+      : ["checkout", "--quiet", "--force", "--detach", ref],
+  );
+}
+
+function noTagMessage(options: RemoteSourceOptions): string {
+  return `no tag of ${options.remote} matches ${JSON.stringify(options.semver)}`;
 }
 
 function openLocal(options: RemoteSourceOptions, workdir: string): Promise<LocalSource> {

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pennant/status/v1/status.proto.
  */
 export const file_pennant_status_v1_status: GenFile = /*@__PURE__*/
-  fileDesc("Ch5wZW5uYW50L3N0YXR1cy92MS9zdGF0dXMucHJvdG8SEXBlbm5hbnQuc3RhdHVzLnYxIhIKEEdldFN0YXR1c1JlcXVlc3QiTwoRR2V0U3RhdHVzUmVzcG9uc2USOgoMZW52aXJvbm1lbnRzGAEgAygLMiQucGVubmFudC5zdGF0dXMudjEuRW52aXJvbm1lbnRTdGF0dXMi1QEKEUVudmlyb25tZW50U3RhdHVzEgsKA2tleRgBIAEoCRIPCgdkZWZhdWx0GAIgASgIEhAKCHJldmlzaW9uGAMgASgJEi0KCWxvYWRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoKbGFzdF9lcnJvchgFIAEoCzIcLnBlbm5hbnQuc3RhdHVzLnYxLkxvYWRFcnJvchIvCgZyZW1vdGUYBiABKAsyHy5wZW5uYW50LnN0YXR1cy52MS5SZW1vdGVTdGF0dXMikwEKDFJlbW90ZVN0YXR1cxILCgN1cmwYASABKAkSMwoPbGFzdF9mZXRjaF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBsYXN0X2ZldGNoX2Vycm9yGAMgASgJEhcKD3JlbW90ZV9yZXZpc2lvbhgEIAEoCRIOCgZiZWhpbmQYBSABKA0idAoJTG9hZEVycm9yEg8KB21lc3NhZ2UYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoGaXNzdWVzGAMgAygLMhwucGVubmFudC5zdGF0dXMudjEuTG9hZElzc3VlIkYKCUxvYWRJc3N1ZRIMCgRmaWxlGAEgASgJEgwKBGxpbmUYAiABKA0SDAoEcGF0aBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJMoABCg1TdGF0dXNTZXJ2aWNlEm8KCUdldFN0YXR1cxIjLnBlbm5hbnQuc3RhdHVzLnYxLkdldFN0YXR1c1JlcXVlc3QaJC5wZW5uYW50LnN0YXR1cy52MS5HZXRTdGF0dXNSZXNwb25zZSIXkAIBgtPkkwIOEgwvbWV0YS9zdGF0dXNiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Ch5wZW5uYW50L3N0YXR1cy92MS9zdGF0dXMucHJvdG8SEXBlbm5hbnQuc3RhdHVzLnYxIhIKEEdldFN0YXR1c1JlcXVlc3QiTwoRR2V0U3RhdHVzUmVzcG9uc2USOgoMZW52aXJvbm1lbnRzGAEgAygLMiQucGVubmFudC5zdGF0dXMudjEuRW52aXJvbm1lbnRTdGF0dXMi1QEKEUVudmlyb25tZW50U3RhdHVzEgsKA2tleRgBIAEoCRIPCgdkZWZhdWx0GAIgASgIEhAKCHJldmlzaW9uGAMgASgJEi0KCWxvYWRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoKbGFzdF9lcnJvchgFIAEoCzIcLnBlbm5hbnQuc3RhdHVzLnYxLkxvYWRFcnJvchIvCgZyZW1vdGUYBiABKAsyHy5wZW5uYW50LnN0YXR1cy52MS5SZW1vdGVTdGF0dXMioAEKDFJlbW90ZVN0YXR1cxILCgN1cmwYASABKAkSMwoPbGFzdF9mZXRjaF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBsYXN0X2ZldGNoX2Vycm9yGAMgASgJEhcKD3JlbW90ZV9yZXZpc2lvbhgEIAEoCRIOCgZiZWhpbmQYBSABKA0SCwoDcmVmGAYgASgJInQKCUxvYWRFcnJvchIPCgdtZXNzYWdlGAEgASgJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKBmlzc3VlcxgDIAMoCzIcLnBlbm5hbnQuc3RhdHVzLnYxLkxvYWRJc3N1ZSJGCglMb2FkSXNzdWUSDAoEZmlsZRgBIAEoCRIMCgRsaW5lGAIgASgNEgwKBHBhdGgYAyABKAkSDwoHbWVzc2FnZRgEIAEoCTKAAQoNU3RhdHVzU2VydmljZRJvCglHZXRTdGF0dXMSIy5wZW5uYW50LnN0YXR1cy52MS5HZXRTdGF0dXNSZXF1ZXN0GiQucGVubmFudC5zdGF0dXMudjEuR2V0U3RhdHVzUmVzcG9uc2UiF5ACAYLT5JMCDhIML21ldGEvc3RhdHVzYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * Asks for the status of every environment.
@@ -137,7 +137,7 @@ export type RemoteStatus = Message<"pennant.status.v1.RemoteStatus"> & {
   lastFetchError: string;
 
   /**
-   * The remote branch's head as last fetched.
+   * The followed ref's commit as last fetched.
    *
    * @generated from field: string remote_revision = 4;
    */
@@ -149,6 +149,13 @@ export type RemoteStatus = Message<"pennant.status.v1.RemoteStatus"> & {
    * @generated from field: uint32 behind = 5;
    */
   behind: number;
+
+  /**
+   * What is followed: the branch, or the tag that `ref_type: semver` chose.
+   *
+   * @generated from field: string ref = 6;
+   */
+  ref: string;
 };
 
 /**
