@@ -3,6 +3,7 @@ import { createHmac } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startGitHttpServer } from "../test/helpers/git-http-server.js";
 import type { BenchResult } from "./result.js";
 import { spawnServer } from "./spawn-server.js";
 
@@ -11,8 +12,9 @@ const WRITES = 100;
 const SECRET = "bench-secret";
 
 /**
- * Issue 6's measures over a file:// remote: a commit pushed from outside to the change being served, with
- * `poll_interval: 1s` and with the webhook; and a write through the API until it is on the remote.
+ * Issue 6's measures: a commit pushed from outside to a file:// remote until the change is served, with
+ * `poll_interval: 1s` and with the webhook; and a write through the API until it is on the remote, over file://
+ * and over http (git http-backend behind a node:http server with basic auth, on this machine).
  */
 export async function remoteBench(): Promise<BenchResult[]> {
   const root = await mkdtemp(join(tmpdir(), "pennant-remote-bench-"));
@@ -43,7 +45,7 @@ export async function remoteBench(): Promise<BenchResult[]> {
     });
     const polled: number[] = [];
     const hooked: number[] = [];
-    const writes: number[] = [];
+    let writes: number[] = [];
     try {
       const served = async (revision: number) => {
         const url = `${server.httpUrl}/api/v2/environments/default/namespaces/default/resources/flipt.core.Flag/pushed`;
@@ -73,23 +75,11 @@ export async function remoteBench(): Promise<BenchResult[]> {
         while (!(await served(revision))) await new Promise((resolve) => setTimeout(resolve, 2));
         hooked.push(performance.now() - started);
       }
-      for (let index = 0; index < WRITES; index++) {
-        const key = `written-${index}`;
-        const started = performance.now();
-        const response = await fetch(
-          `${server.httpUrl}/api/v2/environments/default/namespaces/default/resources`,
-          {
-            method: "POST",
-            body: JSON.stringify({ key, payload: { "@type": "flipt.core.Flag", key, name: key } }),
-          },
-        );
-        await response.arrayBuffer();
-        if (response.status !== 200) throw new Error(`write ${index} failed with ${response.status}`);
-        writes.push(performance.now() - started);
-      }
+      writes = await measureWrites(server.httpUrl);
     } finally {
       await server.stop();
     }
+    const httpWrites = await writesOverHttp(root);
     return [
       {
         name: `push to served, webhook, median of ${PUSHES}`,
@@ -129,10 +119,61 @@ export async function remoteBench(): Promise<BenchResult[]> {
         unit: "ms",
         lowerIsBetter: true,
       },
+      {
+        name: `write with push (http), p50 of ${WRITES}`,
+        value: percentile(httpWrites, 50),
+        unit: "ms",
+        lowerIsBetter: true,
+      },
+      {
+        name: `write with push (http), p99 of ${WRITES}`,
+        value: percentile(httpWrites, 99),
+        unit: "ms",
+        lowerIsBetter: true,
+      },
     ];
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Write latency against a remote served by git http-backend with basic auth. */
+async function writesOverHttp(root: string): Promise<number[]> {
+  execFileSync("git", ["init", "--quiet", "--bare", "--initial-branch", "main", join(root, "http.git")]);
+  const http = await startGitHttpServer({ root, auth: { basic: { username: "bench", password: "pw" } } });
+  try {
+    const server = await spawnServer({
+      FLIPT_STORAGE_DEFAULT_REMOTE: http.url("http.git"),
+      FLIPT_STORAGE_DEFAULT_CREDENTIALS: "origin",
+      FLIPT_CREDENTIALS_ORIGIN_TYPE: "basic",
+      FLIPT_CREDENTIALS_ORIGIN_BASIC_USERNAME: "bench",
+      FLIPT_CREDENTIALS_ORIGIN_BASIC_PASSWORD: "pw",
+    });
+    try {
+      return await measureWrites(server.httpUrl);
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await http.stop();
+  }
+}
+
+/** Creates `WRITES` flags one after another and returns each write's latency until acknowledged. */
+async function measureWrites(baseUrl: string): Promise<number[]> {
+  const writes: number[] = [];
+  for (let index = 0; index < WRITES; index++) {
+    const key = `written-${index}`;
+    const started = performance.now();
+    const response = await fetch(`${baseUrl}/api/v2/environments/default/namespaces/default/resources`, {
+      method: "POST",
+      body: JSON.stringify({ key, payload: { "@type": "flipt.core.Flag", key, name: key } }),
+    });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`write ${index} failed with ${response.status}`);
+    writes.push(performance.now() - started);
+  }
+  return writes;
 }
 
 function percentile(values: readonly number[], p: number): number {
