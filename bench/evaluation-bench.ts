@@ -2,79 +2,169 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FliptClient } from "@flipt-io/flipt-client-js";
-import { createEvaluator, type EvaluationRequest } from "../src/index.js";
-import { generateNamespaceFile } from "./generate-state.js";
+import { createEvaluator, type EvaluationResponse, type Evaluator } from "../src/index.js";
+import { checkFlagdAgreement, createFlagdCore, type FlagdContext, flagdContext } from "./engine-flagd.js";
+import {
+  type EngineBatch,
+  type EngineRequest,
+  engineBatches,
+  engineRequests,
+  engineState,
+  fliptDocument,
+} from "./engine-state.js";
 import type { BenchResult } from "./result.js";
 import { spawnServer } from "./spawn-server.js";
 
 const FLAGS = 400;
+/** Requests per single-flag kind, cycled while measuring. */
 const REQUESTS = 2000;
+const BATCH_SIZE = 50;
+const BATCHES = 200;
 /** Each engine and kind is measured in this many rounds of `ROUND_MS`, alternating, and the median is kept. */
 const ROUNDS = 3;
 const ROUND_MS = 1000;
-const WARMUP_MS = 500;
-/** Pennant's in-process evaluator must be at least this many times faster than Flipt's official engine. */
-const TARGET_SPEEDUP = 10;
+const WARMUP_MS = 300;
+/** Pennant's in-process evaluator must be at least this many times faster than Flipt's official engine... */
+const TARGET_OVER_FLIPT_CLIENT = 10;
+/** ...and than flagd's in-process engine, for every kind. */
+const TARGET_OVER_FLAGD = 2;
 
-/** A synchronous evaluation, as both engines offer it. */
-type Evaluate = (request: EvaluationRequest & { context: Record<string, string> }) => unknown;
+const KINDS = {
+  boolean: { label: "boolean flags", unit: "evals/s" },
+  variant: { label: "variant flags (3 rules x 3 constraints)", unit: "evals/s" },
+  batch: { label: `batches of ${BATCH_SIZE} flags`, unit: "batches/s" },
+} as const;
+type Kind = keyof typeof KINDS;
+
+const ENGINES = {
+  pennant: "Pennant evaluator",
+  official: "flipt-client-js (WASM)",
+  flagd: "flagd-core (JsonLogic)",
+} as const;
+type Engine = keyof typeof ENGINES;
+
+/** One engine's work for one kind: calls per second over inputs built before measuring. */
+type Workload = (durationMs: number) => number;
 
 /**
- * In-process evaluation throughput on one fixed state of 400 flags (half boolean, half variant; segments with
- * string, number, set and datetime constraints): Pennant's evaluator (`createEvaluator({ documents })`) against
- * Flipt's official client engine (@flipt-io/flipt-client-js, Rust compiled to WASM), fed the same state from a
- * Pennant server's client snapshot endpoint. Same requests, same process, alternating rounds.
+ * In-process evaluation throughput on one fixed state of 400 flags (engine-state.ts: boolean flags with a segment
+ * and a threshold rollout, variant flags with three rules over segments of three constraints), for three kinds of
+ * call: a boolean flag, a variant flag, and a batch of 50 flags for one entity. Three engines, same requests, same
+ * process, alternating rounds:
+ *
+ * - Pennant's evaluator, `createEvaluator({ documents })`, full responses (envelope included);
+ * - Flipt's official client engine, @flipt-io/flipt-client-js (Rust compiled to WASM), fed the same state from a
+ *   Pennant server's client snapshot endpoint; it must agree with Pennant on every answer;
+ * - flagd's in-process engine, @openfeature/flagd-core, on the same rules written as flagd flags with JsonLogic
+ *   targeting (engine-flagd.ts); it must agree with Pennant wherever bucketing does not decide. It has no batch
+ *   call for a list of flags (`resolveAll` evaluates every flag of the set), so a batch is its typed resolve
+ *   call for each of the 50 flags in turn, collected in an array.
  */
 export async function evaluationBench(): Promise<BenchResult[]> {
-  const text = generateNamespaceFile("default", FLAGS);
+  const state = engineState(FLAGS);
+  const text = fliptDocument(state);
   const pennant = await createEvaluator({ documents: { "features.yaml": text } });
   const official = await officialClient(text);
+  const flagd = createFlagdCore(state);
   try {
-    const requests = generateRequests();
-    const booleans = requests.filter((request) => flagIndex(request.flagKey) % 2 === 1);
-    const variants = requests.filter((request) => flagIndex(request.flagKey) % 2 === 0);
-    checkAgreement(pennant, official, booleans, variants);
+    const booleans = engineRequests(state, "boolean", REQUESTS, 12345);
+    const variants = engineRequests(state, "variant", REQUESTS, 54321);
+    const batches = engineBatches(state, BATCH_SIZE, BATCHES, 777);
+    const batchItems = batches.flatMap((batch) => batch.requests);
+    const isBoolean = new Set(state.flags.filter((flag) => flag.kind === "boolean").map((flag) => flag.key));
+    checkOfficialAgreement(pennant, official, booleans, variants, batches);
+    checkFlagdAgreement(
+      state,
+      pennant,
+      flagd,
+      [...booleans, ...batchItems.filter((request) => isBoolean.has(request.flagKey))],
+      [...variants, ...batchItems.filter((request) => !isBoolean.has(request.flagKey))],
+    );
 
-    const engines: Record<string, { boolean: Evaluate; variant: Evaluate }> = {
+    const single = (request: EngineRequest) => ({ flagKey: request.flagKey, context: flagdContext(request) });
+    const flagdBatch = (batch: EngineBatch) => ({
+      context: flagdContext(batch.requests[0] as EngineRequest),
+      flags: batch.requests.map((request) => ({
+        flagKey: request.flagKey,
+        boolean: isBoolean.has(request.flagKey),
+      })),
+    });
+    const evaluateFlagdBatch = ({ context, flags }: ReturnType<typeof flagdBatch>) =>
+      flags.map(({ flagKey, boolean }) =>
+        boolean
+          ? flagd.resolveBooleanEvaluation(flagKey, false, context)
+          : flagd.resolveStringEvaluation(flagKey, "", context),
+      );
+    const workloads: Record<Engine, Record<Kind, Workload>> = {
       pennant: {
-        boolean: (request) => pennant.boolean(request),
-        variant: (request) => pennant.variant(request),
+        boolean: workload((request: EngineRequest) => pennant.boolean(request), booleans),
+        variant: workload((request: EngineRequest) => pennant.variant(request), variants),
+        batch: workload((batch: EngineBatch) => pennant.batch(batch.requests), batches),
       },
       official: {
-        boolean: (request) => official.evaluateBoolean(request),
-        variant: (request) => official.evaluateVariant(request),
+        boolean: workload((request: EngineRequest) => official.evaluateBoolean(request), booleans),
+        variant: workload((request: EngineRequest) => official.evaluateVariant(request), variants),
+        batch: workload(
+          (requests: EngineRequest[]) => official.evaluateBatch(requests),
+          batches.map((batch) => [...batch.requests]),
+        ),
+      },
+      flagd: {
+        boolean: workload(
+          (input: { flagKey: string; context: FlagdContext }) =>
+            flagd.resolveBooleanEvaluation(input.flagKey, false, input.context),
+          booleans.map(single),
+        ),
+        variant: workload(
+          (input: { flagKey: string; context: FlagdContext }) =>
+            flagd.resolveStringEvaluation(input.flagKey, "", input.context),
+          variants.map(single),
+        ),
+        batch: workload(evaluateFlagdBatch, batches.map(flagdBatch)),
       },
     };
+    const sameBatch = evaluateFlagdBatch(flagdBatch(batches[0] as EngineBatch));
+    if (sameBatch.length !== BATCH_SIZE || sameBatch.some((result) => result.reason === "ERROR")) {
+      throw new Error(`flagd-core batch failed: ${JSON.stringify(sameBatch)}`);
+    }
+
     const rates = new Map<string, number[]>();
     for (let round = -1; round < ROUNDS; round++) {
-      for (const [engine, evaluate] of Object.entries(engines)) {
-        for (const kind of ["boolean", "variant"] as const) {
-          const batch = kind === "boolean" ? booleans : variants;
-          const rate = measure(evaluate[kind], batch, round < 0 ? WARMUP_MS : ROUND_MS);
+      for (const kind of Object.keys(KINDS) as Kind[]) {
+        for (const engine of Object.keys(ENGINES) as Engine[]) {
+          const rate = workloads[engine][kind](round < 0 ? WARMUP_MS : ROUND_MS);
           if (round < 0) continue;
           const key = `${engine} ${kind}`;
           rates.set(key, [...(rates.get(key) ?? []), rate]);
         }
       }
     }
-    const rate = (key: string) => median(rates.get(key) ?? []);
+    const rate = (engine: Engine, kind: Kind) => median(rates.get(`${engine} ${kind}`) ?? []);
     const results: BenchResult[] = [];
-    for (const kind of ["boolean", "variant"] as const) {
-      const ours = rate(`pennant ${kind}`);
-      const theirs = rate(`official ${kind}`);
+    for (const kind of Object.keys(KINDS) as Kind[]) {
+      const { label, unit } = KINDS[kind];
+      for (const engine of Object.keys(ENGINES) as Engine[]) {
+        results.push({
+          name: `${ENGINES[engine]}, ${label}`,
+          value: rate(engine, kind),
+          unit,
+          lowerIsBetter: false,
+        });
+      }
+      const ours = rate("pennant", kind);
       results.push(
-        { name: `Pennant evaluator, ${kind} flags`, value: ours, unit: "evals/s", lowerIsBetter: false },
         {
-          name: `flipt-client-js (WASM), ${kind} flags`,
-          value: theirs,
-          unit: "evals/s",
+          name: `speed-up over flipt-client-js, ${label}`,
+          value: ours / rate("official", kind),
+          unit: "x",
+          target: TARGET_OVER_FLIPT_CLIENT,
           lowerIsBetter: false,
         },
         {
-          name: `speed-up over flipt-client-js, ${kind} flags`,
-          value: ours / theirs,
+          name: `speed-up over flagd-core, ${label}`,
+          value: ours / rate("flagd", kind),
           unit: "x",
-          target: TARGET_SPEEDUP,
+          target: TARGET_OVER_FLAGD,
           lowerIsBetter: false,
         },
       );
@@ -84,6 +174,21 @@ export async function evaluationBench(): Promise<BenchResult[]> {
     official.close();
     await pennant.close();
   }
+}
+
+/** `run` over `inputs`, cycled for at least the given time, in calls per second. */
+function workload<T>(run: (input: T) => unknown, inputs: readonly T[]): Workload {
+  return (durationMs) => {
+    let count = 0;
+    const started = performance.now();
+    let elapsed = 0;
+    while (elapsed < durationMs) {
+      for (const input of inputs) run(input);
+      count += inputs.length;
+      elapsed = performance.now() - started;
+    }
+    return (count / elapsed) * 1000;
+  };
 }
 
 /** Flipt's client engine holding the state, read once from a Pennant server that is then stopped. */
@@ -105,74 +210,56 @@ async function officialClient(text: string): Promise<FliptClient> {
   }
 }
 
-/** Requests over every flag, with contexts that match some segments and miss others (fixed seed). */
-function generateRequests(): (EvaluationRequest & { context: Record<string, string> })[] {
-  let state = 12345;
-  const random = (n: number) => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 8) % n;
-  };
-  const plans = ["free", "pro", "beta", "enterprise"];
-  const countries = ["DE", "FR", "US", "JP", "BR"];
-  const signups = ["2023-05-01T00:00:00Z", "2024-03-01T12:00:00Z", "2022-12-31T23:59:59Z"];
-  return Array.from({ length: REQUESTS }, (_, index) => {
-    const context: Record<string, string> = {
-      plan: plans[random(plans.length)] as string,
-      age: String(10 + random(60)),
-      country: countries[random(countries.length)] as string,
-    };
-    if (random(2) === 0) context.signup = signups[random(signups.length)] as string;
-    return {
-      namespaceKey: "default",
-      flagKey: `flag-${String(index % FLAGS).padStart(4, "0")}`,
-      entityId: `user-${random(100_000)}`,
-      context,
-    };
-  });
-}
-
-function flagIndex(flagKey: string): number {
-  return Number(flagKey.slice("flag-".length));
-}
-
-/** Evaluations per second of `evaluate` over `requests`, cycled for at least `durationMs`. */
-function measure(
-  evaluate: Evaluate,
-  requests: readonly Parameters<Evaluate>[0][],
-  durationMs: number,
-): number {
-  let count = 0;
-  const started = performance.now();
-  let elapsed = 0;
-  while (elapsed < durationMs) {
-    for (const request of requests) evaluate(request);
-    count += requests.length;
-    elapsed = performance.now() - started;
-  }
-  return (count / elapsed) * 1000;
-}
-
-/** The comparison is only fair if both engines compute the same answers. */
-function checkAgreement(
-  pennant: Awaited<ReturnType<typeof createEvaluator>>,
+/** Pennant and Flipt's own engine run the same rules with the same bucketing: every answer must be the same. */
+function checkOfficialAgreement(
+  pennant: Evaluator,
   official: FliptClient,
-  booleans: readonly Parameters<Evaluate>[0][],
-  variants: readonly Parameters<Evaluate>[0][],
+  booleans: readonly EngineRequest[],
+  variants: readonly EngineRequest[],
+  batches: readonly EngineBatch[],
 ): void {
+  const disagree = (what: unknown) =>
+    new Error(`Pennant and flipt-client-js disagree on ${JSON.stringify(what)}`);
   for (const request of booleans) {
     const ours = pennant.boolean(request);
     const theirs = official.evaluateBoolean(request);
-    if (ours.enabled !== theirs.enabled || ours.reason !== theirs.reason) {
-      throw new Error(`engines disagree on ${JSON.stringify(request)}`);
-    }
+    if (ours.enabled !== theirs.enabled || ours.reason !== theirs.reason) throw disagree(request);
   }
   for (const request of variants) {
     const ours = pennant.variant(request);
     const theirs = official.evaluateVariant(request);
-    if (ours.variantKey !== theirs.variantKey || ours.reason !== theirs.reason) {
-      throw new Error(`engines disagree on ${JSON.stringify(request)}`);
-    }
+    if (ours.variantKey !== theirs.variantKey || ours.reason !== theirs.reason) throw disagree(request);
   }
+  for (const batch of batches) {
+    const ours = pennant.batch(batch.requests).responses;
+    const theirs = official.evaluateBatch([...batch.requests]).responses;
+    const same = ours.every((item, index) => {
+      const other = theirs[index];
+      return other !== undefined && other.type === item.type && answer(item) === officialAnswer(other);
+    });
+    if (ours.length !== batch.requests.length || theirs.length !== ours.length || !same)
+      throw disagree(batch);
+  }
+}
+
+function answer(item: EvaluationResponse): string {
+  if (item.type === "BOOLEAN_EVALUATION_RESPONSE_TYPE") {
+    return `${item.booleanResponse.enabled} ${item.booleanResponse.reason}`;
+  }
+  if (item.type === "VARIANT_EVALUATION_RESPONSE_TYPE") {
+    return `${item.variantResponse.variantKey} ${item.variantResponse.reason}`;
+  }
+  return `error ${item.errorResponse.reason}`;
+}
+
+function officialAnswer(item: ReturnType<FliptClient["evaluateBatch"]>["responses"][number]): string {
+  if (item.booleanEvaluationResponse !== undefined) {
+    return `${item.booleanEvaluationResponse.enabled} ${item.booleanEvaluationResponse.reason}`;
+  }
+  if (item.variantEvaluationResponse !== undefined) {
+    return `${item.variantEvaluationResponse.variantKey} ${item.variantEvaluationResponse.reason}`;
+  }
+  return `error ${item.errorEvaluationResponse?.reason}`;
 }
 
 function median(values: readonly number[]): number {

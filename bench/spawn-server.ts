@@ -4,18 +4,31 @@ import type { Readable } from "node:stream";
 
 export interface SpawnedServer {
   readonly httpUrl: string;
+  /** The gRPC listener (HTTP/2 only), e.g. `http://127.0.0.1:40123`. */
+  readonly grpcUrl: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
   readonly pid: number;
   /** Resident set size of the server process, from /proc. */
   rssMb(): Promise<number>;
   stop(): Promise<void>;
 }
 
+export interface SpawnOptions {
+  /** Options for `node` itself, before the script (e.g. `--cpu-prof`, `--cpu-prof-dir=...`). */
+  readonly nodeArgs?: readonly string[];
+}
+
 /**
  * Runs the built server (`dist/`, as `npm start` does) in its own process, configured by FLIPT_* variables, and
  * resolves once it serves. Measuring a separate process keeps the benchmark's own memory and CPU out of it.
  */
-export async function spawnServer(env: Record<string, string>): Promise<SpawnedServer> {
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(process.execPath, ["dist/cli/main.js"], {
+export async function spawnServer(
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): Promise<SpawnedServer> {
+  const args = [...(options.nodeArgs ?? []), "dist/cli/main.js"];
+  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: "/nonexistent",
@@ -27,21 +40,26 @@ export async function spawnServer(env: Record<string, string>): Promise<SpawnedS
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const httpPort = await new Promise<number>((resolve, reject) => {
-    let buffered = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${buffered}`)), 60_000);
-    child.stderr.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const line = buffered.split("\n").find((candidate) => candidate.includes('"pennant is serving"'));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { httpPort: number }).httpPort);
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${buffered}`)));
-  });
+  const { httpPort, grpcPort } = await new Promise<{ httpPort: number; grpcPort: number }>(
+    (resolve, reject) => {
+      let buffered = "";
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${buffered}`)), 60_000);
+      child.stderr.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const line = buffered.split("\n").find((candidate) => candidate.includes('"pennant is serving"'));
+        if (line === undefined) return;
+        clearTimeout(timer);
+        resolve(JSON.parse(line) as { httpPort: number; grpcPort: number });
+      });
+      child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${buffered}`)));
+    },
+  );
   child.stderr.resume();
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
+    grpcUrl: `http://127.0.0.1:${grpcPort}`,
+    httpPort,
+    grpcPort,
     pid: child.pid as number,
     async rssMb() {
       const status = await readFile(`/proc/${child.pid}/status`, "utf8");

@@ -33,6 +33,8 @@ export interface EvalSegment {
 export interface EvalSegmentSet {
   readonly operator: SegmentOperator;
   readonly segments: readonly EvalSegment[];
+  /** The segments' keys in order, frozen: the matched keys when every segment matches. */
+  readonly keys: readonly string[];
 }
 
 export interface EvalDistribution {
@@ -77,6 +79,8 @@ export type EvalRollout =
 
 export interface EvalFlag {
   readonly key: string;
+  /** CRC-32 of the key's UTF-8 bytes: the first half of a variant bucket's checksum, computed once. */
+  readonly keyCrc32: number;
   readonly type: FlagType;
   readonly enabled: boolean;
   readonly defaultVariant?: { readonly key: string; readonly attachment: string } | undefined;

@@ -5,9 +5,12 @@ export const VARIANT_BUCKETS = 1000;
 /** Buckets of boolean threshold rollouts: 0..99, compared with the percentage. */
 export const BOOLEAN_BUCKETS = 100;
 
-/** The variant-distribution bucket of an entity: crc32(flagKey + entityId) % 1000. */
-export function variantBucket(flagKey: string, entityId: string): number {
-  return crc32(entityId, crc32(flagKey)) % VARIANT_BUCKETS;
+/**
+ * The variant-distribution bucket of an entity: crc32(flagKey + entityId) % 1000. A compiled flag passes the
+ * checksum of its key, computed once.
+ */
+export function variantBucket(flagKey: string, entityId: string, flagKeyCrc32 = crc32(flagKey)): number {
+  return crc32(entityId, flagKeyCrc32) % VARIANT_BUCKETS;
 }
 
 /** The boolean-threshold bucket of an entity: crc32(entityId + flagKey) % 100 (note the reversed order). */

@@ -8,6 +8,7 @@ import type {
 } from "../domain/evaluation-model.js";
 import type { Flag, Rollout, Rule, Segment, SegmentRef } from "../domain/flag-state.js";
 import { bucketBounds, isValidRollout } from "./bucketing.js";
+import { crc32 } from "./crc32.js";
 import { prepareConstraint } from "./prepare-constraint.js";
 import { stableJson } from "./stable-json.js";
 
@@ -77,12 +78,23 @@ function compileWithCache(
         dropped.push({ flagKey: flag.key, kind, rank, segmentKey: key, reason: prepared.reason });
       }
     }
-    return { operator: ref.operator, segments: resolved };
+    const operator = ref.operator === "AND_SEGMENT_OPERATOR" ? "AND_SEGMENT_OPERATOR" : "OR_SEGMENT_OPERATOR";
+    return { operator, segments: resolved, keys: Object.freeze(resolved.map((segment) => segment.key)) };
   };
 
   if (flag.type === "BOOLEAN_FLAG_TYPE") {
     const rollouts = flag.rollouts.map((rollout, index) => compileRollout(rollout, index + 1, resolve));
-    return { flag: { key: flag.key, type: flag.type, enabled: flag.enabled, rules: [], rollouts }, dropped };
+    return {
+      flag: {
+        key: flag.key,
+        keyCrc32: crc32(flag.key),
+        type: "BOOLEAN_FLAG_TYPE",
+        enabled: flag.enabled,
+        rules: [],
+        rollouts,
+      },
+      dropped,
+    };
   }
 
   const attachments = new Map<string, string>();
@@ -96,7 +108,8 @@ function compileWithCache(
     flag.defaultVariant === undefined ? undefined : attachments.get(flag.defaultVariant);
   const compiled: EvalFlag = {
     key: flag.key,
-    type: flag.type,
+    keyCrc32: crc32(flag.key),
+    type: "VARIANT_FLAG_TYPE",
     enabled: flag.enabled,
     rules,
     rollouts: [],

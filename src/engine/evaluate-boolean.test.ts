@@ -1,26 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { evalConstraint, evalFlag, evalSegment, segmentSet } from "../../test/helpers/eval-model.js";
 import type { EvalFlag, EvalRollout, EvalSegment } from "../domain/evaluation-model.js";
 import { booleanBucket } from "./bucketing.js";
 import { evaluateBoolean } from "./evaluate-boolean.js";
 
 const always: EvalSegment = { key: "always", matchAll: true, constraints: [] };
-const broken: EvalSegment = {
-  key: "broken",
-  matchAll: true,
-  constraints: [
-    {
-      type: "UNKNOWN_COMPARISON_TYPE",
-      property: "p",
-      operator: "eq",
-      value: "x",
-      prepared: { kind: "none" },
-    },
-  ],
-};
+const broken = evalSegment("broken", true, evalConstraint("UNKNOWN_COMPARISON_TYPE", "p", "eq", "x"));
 
 function flag(rollouts: EvalRollout[], enabled = false): EvalFlag {
-  return { key: "test-flag", type: "BOOLEAN_FLAG_TYPE", enabled, rules: [], rollouts };
+  return evalFlag({ key: "test-flag", type: "BOOLEAN_FLAG_TYPE", enabled, rules: [], rollouts });
 }
 
 const input = { flagKey: "test-flag", entityId: "test-entity", context: {} };
@@ -53,7 +42,13 @@ describe("evaluateBoolean", () => {
     );
     assert.deepEqual(result, {
       ok: true,
-      value: { flagKey: "test-flag", enabled: false, reason: "MATCH_EVALUATION_REASON", segmentKeys: [] },
+      value: {
+        kind: "boolean",
+        flagKey: "test-flag",
+        enabled: false,
+        reason: "MATCH_EVALUATION_REASON",
+        segmentKeys: [],
+      },
     });
   });
 
@@ -65,7 +60,7 @@ describe("evaluateBoolean", () => {
             rank: 1,
             kind: "segment",
             value: false,
-            segments: { operator: "OR_SEGMENT_OPERATOR", segments: [always] },
+            segments: segmentSet("OR_SEGMENT_OPERATOR", [always]),
           },
         ],
         true,
@@ -75,6 +70,7 @@ describe("evaluateBoolean", () => {
     assert.deepEqual(result, {
       ok: true,
       value: {
+        kind: "boolean",
         flagKey: "test-flag",
         enabled: false,
         reason: "MATCH_EVALUATION_REASON",
@@ -91,7 +87,7 @@ describe("evaluateBoolean", () => {
           rank: 2,
           kind: "segment",
           value: true,
-          segments: { operator: "OR_SEGMENT_OPERATOR", segments: [broken] },
+          segments: segmentSet("OR_SEGMENT_OPERATOR", [broken]),
         },
       ]),
       input,
@@ -107,7 +103,7 @@ describe("evaluateBoolean", () => {
           rank: 1,
           kind: "segment",
           value: true,
-          segments: { operator: "OR_SEGMENT_OPERATOR", segments: [broken] },
+          segments: segmentSet("OR_SEGMENT_OPERATOR", [broken]),
         },
       ]),
       input,
@@ -126,7 +122,13 @@ describe("evaluateBoolean", () => {
       );
       assert.deepEqual(result, {
         ok: true,
-        value: { flagKey: "test-flag", enabled, reason: "DEFAULT_EVALUATION_REASON", segmentKeys: [] },
+        value: {
+          kind: "boolean",
+          flagKey: "test-flag",
+          enabled,
+          reason: "DEFAULT_EVALUATION_REASON",
+          segmentKeys: [],
+        },
       });
     }
   });

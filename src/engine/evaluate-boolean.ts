@@ -26,6 +26,7 @@ export function evaluateBoolean(flag: EvalFlag, input: EvaluationInput): Evaluat
         return {
           ok: true,
           value: {
+            kind: "boolean",
             flagKey: flag.key,
             enabled: rollout.value,
             reason: "MATCH_EVALUATION_REASON",
@@ -42,6 +43,7 @@ export function evaluateBoolean(flag: EvalFlag, input: EvaluationInput): Evaluat
         return {
           ok: true,
           value: {
+            kind: "boolean",
             flagKey: flag.key,
             enabled: rollout.value,
             reason: "MATCH_EVALUATION_REASON",
@@ -54,6 +56,7 @@ export function evaluateBoolean(flag: EvalFlag, input: EvaluationInput): Evaluat
   return {
     ok: true,
     value: {
+      kind: "boolean",
       flagKey: flag.key,
       enabled: flag.enabled,
       reason: "DEFAULT_EVALUATION_REASON",

@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { evalConstraint, evalFlag, evalSegment, segmentSet } from "../../test/helpers/eval-model.js";
 import type { EvalFlag } from "../domain/evaluation-model.js";
 import { checkFlagType, evaluateFlag } from "./evaluate-flag.js";
 
-const variantFlag: EvalFlag = {
+const variantFlag = evalFlag({
   key: "v",
   type: "VARIANT_FLAG_TYPE",
   enabled: false,
   rules: [],
   rollouts: [],
-};
-const booleanFlag: EvalFlag = { key: "b", type: "BOOLEAN_FLAG_TYPE", enabled: true, rules: [], rollouts: [] };
+});
+const booleanFlag = evalFlag({ key: "b", type: "BOOLEAN_FLAG_TYPE", enabled: true, rules: [], rollouts: [] });
 const input = { flagKey: "x", entityId: "1", context: {} };
 
 describe("evaluateFlag", () => {
@@ -47,24 +48,9 @@ describe("evaluateFlag", () => {
           rank: 1,
           kind: "segment",
           value: true,
-          segments: {
-            operator: "AND_SEGMENT_OPERATOR",
-            segments: [
-              {
-                key: "s",
-                matchAll: false,
-                constraints: [
-                  {
-                    type: "UNKNOWN_COMPARISON_TYPE",
-                    property: "p",
-                    operator: "eq",
-                    value: "",
-                    prepared: { kind: "none" },
-                  },
-                ],
-              },
-            ],
-          },
+          segments: segmentSet("AND_SEGMENT_OPERATOR", [
+            evalSegment("s", false, evalConstraint("UNKNOWN_COMPARISON_TYPE", "p", "eq")),
+          ]),
         },
       ],
     };

@@ -11,18 +11,11 @@ import type {
 } from "./evaluation-result.js";
 
 /** A result of either kind, tagged by the flag's type, as a batch item needs it. */
-export type FlagEvaluation =
-  | ({ readonly kind: "variant" } & VariantEvaluation)
-  | ({ readonly kind: "boolean" } & BooleanEvaluation);
+export type FlagEvaluation = VariantEvaluation | BooleanEvaluation;
 
 /** Evaluates a flag of either type (Flipt's batch: the flag's own type picks the evaluation). */
 export function evaluateFlag(flag: EvalFlag, input: EvaluationInput): EvaluationResult<FlagEvaluation> {
-  if (flag.type === "BOOLEAN_FLAG_TYPE") {
-    const result = evaluateBoolean(flag, input);
-    return result.ok ? { ok: true, value: { kind: "boolean", ...result.value } } : result;
-  }
-  const result = evaluateVariant(flag, input);
-  return result.ok ? { ok: true, value: { kind: "variant", ...result.value } } : result;
+  return flag.type === "BOOLEAN_FLAG_TYPE" ? evaluateBoolean(flag, input) : evaluateVariant(flag, input);
 }
 
 /**

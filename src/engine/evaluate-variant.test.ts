@@ -1,37 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type {
-  EvalConstraint,
-  EvalDistribution,
-  EvalFlag,
-  EvalRule,
-  EvalSegment,
-} from "../domain/evaluation-model.js";
+import { evalConstraint, evalFlag, evalSegment, segmentSet } from "../../test/helpers/eval-model.js";
+import type { EvalDistribution, EvalFlag, EvalRule, EvalSegment } from "../domain/evaluation-model.js";
 import { bucketBounds, variantBucket } from "./bucketing.js";
 import { evaluateVariant } from "./evaluate-variant.js";
 
 const always: EvalSegment = { key: "always", matchAll: true, constraints: [] };
-const never: EvalSegment = {
-  key: "never",
-  matchAll: true,
-  constraints: [
-    {
-      type: "STRING_COMPARISON_TYPE",
-      property: "missing",
-      operator: "eq",
-      value: "x",
-      prepared: { kind: "none" },
-    },
-  ],
-};
-const unknownConstraint: EvalConstraint = {
-  type: "UNKNOWN_COMPARISON_TYPE",
-  property: "p",
-  operator: "eq",
-  value: "x",
-  prepared: { kind: "none" },
-};
-const broken: EvalSegment = { key: "broken", matchAll: true, constraints: [unknownConstraint] };
+const never = evalSegment("never", true, evalConstraint("STRING_COMPARISON_TYPE", "missing", "eq", "x"));
+const broken = evalSegment("broken", true, evalConstraint("UNKNOWN_COMPARISON_TYPE", "p", "eq", "x"));
 
 function rule(
   rank: number,
@@ -42,7 +18,7 @@ function rule(
   const valid = distributions.filter((d) => d.rollout > 0);
   return {
     rank,
-    segments: { operator: and ? "AND_SEGMENT_OPERATOR" : "OR_SEGMENT_OPERATOR", segments },
+    segments: segmentSet(and ? "AND_SEGMENT_OPERATOR" : "OR_SEGMENT_OPERATOR", segments),
     distributions,
     validDistributions: valid,
     bucketBounds: bucketBounds(valid.map((d) => d.rollout)),
@@ -50,7 +26,7 @@ function rule(
 }
 
 function flag(rules: EvalRule[], extra: Partial<EvalFlag> = {}): EvalFlag {
-  return { key: "foo", type: "VARIANT_FLAG_TYPE", enabled: true, rules, rollouts: [], ...extra };
+  return evalFlag({ key: "foo", type: "VARIANT_FLAG_TYPE", enabled: true, rules, rollouts: [], ...extra });
 }
 
 const input = { flagKey: "foo", entityId: "1", context: {} };
@@ -64,6 +40,7 @@ describe("evaluateVariant", () => {
     assert.deepEqual(result, {
       ok: true,
       value: {
+        kind: "variant",
         flagKey: "foo",
         match: true,
         reason: "MATCH_EVALUATION_REASON",
@@ -118,6 +95,7 @@ describe("evaluateVariant", () => {
     assert.deepEqual(result, {
       ok: true,
       value: {
+        kind: "variant",
         flagKey: "foo",
         match: true,
         reason: "MATCH_EVALUATION_REASON",
@@ -145,6 +123,7 @@ describe("evaluateVariant", () => {
     assert.deepEqual(none, {
       ok: true,
       value: {
+        kind: "variant",
         flagKey: "foo",
         match: false,
         reason: "UNKNOWN_EVALUATION_REASON",

@@ -32,7 +32,7 @@ export function evaluateVariant(flag: EvalFlag, input: EvaluationInput): Evaluat
     if (rule.validDistributions.length === 0) {
       return { ok: true, value: fallback(flag, "MATCH_EVALUATION_REASON", true, segmentKeys) };
     }
-    const index = findBucket(rule.bucketBounds, variantBucket(input.flagKey, input.entityId));
+    const index = findBucket(rule.bucketBounds, variantBucket(flag.key, input.entityId, flag.keyCrc32));
     const distribution = rule.validDistributions[index];
     if (distribution === undefined) {
       // Unreachable (the last bound is 1000); Flipt would answer "no match" keeping the fallback reason.
@@ -41,6 +41,7 @@ export function evaluateVariant(flag: EvalFlag, input: EvaluationInput): Evaluat
     return {
       ok: true,
       value: {
+        kind: "variant",
         flagKey: flag.key,
         match: true,
         reason: "MATCH_EVALUATION_REASON",
@@ -66,6 +67,7 @@ function fallback(
   segmentKeys: readonly string[],
 ): VariantEvaluation {
   return {
+    kind: "variant",
     flagKey: flag.key,
     match,
     reason,

@@ -21,6 +21,7 @@ export interface EvaluationInput {
 
 /** The result of a variant flag (Flipt's `VariantEvaluationResponse` without the envelope fields). */
 export interface VariantEvaluation {
+  readonly kind: "variant";
   readonly flagKey: string;
   readonly match: boolean;
   readonly reason: EvaluationReason;
@@ -33,6 +34,7 @@ export interface VariantEvaluation {
 
 /** The result of a boolean flag (Flipt's `BooleanEvaluationResponse` without the envelope fields). */
 export interface BooleanEvaluation {
+  readonly kind: "boolean";
   readonly flagKey: string;
   readonly enabled: boolean;
   readonly reason: EvaluationReason;

@@ -716,6 +716,7 @@ describe("§11.3 variant vectors", () => {
       assert.deepEqual(
         { ...result.value, segmentKeys: sorted(result.value.segmentKeys) },
         {
+          kind: "variant",
           flagKey: scenario.flag,
           match,
           reason: `${reason}_EVALUATION_REASON`,
@@ -748,7 +749,13 @@ describe("§11.3 boolean vectors", () => {
       const [enabled, reason, keys] = scenario.expect;
       assert.deepEqual(
         { ...result.value, segmentKeys: sorted(result.value.segmentKeys) },
-        { flagKey: scenario.flag, enabled, reason: `${reason}_EVALUATION_REASON`, segmentKeys: sorted(keys) },
+        {
+          kind: "boolean",
+          flagKey: scenario.flag,
+          enabled,
+          reason: `${reason}_EVALUATION_REASON`,
+          segmentKeys: sorted(keys),
+        },
       );
     });
   }

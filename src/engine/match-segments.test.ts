@@ -1,22 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { EvalConstraint, EvalSegment } from "../domain/evaluation-model.js";
-import type { ComparisonType } from "../domain/flag-state.js";
+import { evalConstraint, evalSegment, segmentSet } from "../../test/helpers/eval-model.js";
 import type { EvaluationInput } from "./evaluation-result.js";
 import { matchSegment, matchSegments, UNKNOWN_TYPE } from "./match-segments.js";
 
-function constraint(type: ComparisonType, property: string, operator: string, value = ""): EvalConstraint {
-  return { type, property, operator, value, prepared: { kind: "none" } };
-}
+const constraint = evalConstraint;
 
 const isBar = constraint("STRING_COMPARISON_TYPE", "foo", "eq", "bar");
 const isAdmin = constraint("BOOLEAN_COMPARISON_TYPE", "admin", "true");
 const badNumber = constraint("NUMBER_COMPARISON_TYPE", "age", "present");
 const unknown = constraint("UNKNOWN_COMPARISON_TYPE", "x", "eq", "y");
 
-function segment(key: string, matchAll: boolean, ...constraints: EvalConstraint[]): EvalSegment {
-  return { key, matchAll, constraints };
-}
+const segment = evalSegment;
 
 function input(context: Record<string, string>, entityId = "entity"): EvaluationInput {
   return { flagKey: "flag", entityId, context };
@@ -43,10 +38,7 @@ describe("matchSegment", () => {
   });
 
   it("counts a value that does not parse as a non-match", () => {
-    const gt = {
-      ...constraint("NUMBER_COMPARISON_TYPE", "age", "gt"),
-      prepared: { kind: "number", value: 18 },
-    } as const;
+    const gt = constraint("NUMBER_COMPARISON_TYPE", "age", "gt", "18");
     assert.equal(matchSegment(segment("s", false, gt, isBar), input({ age: "abc", foo: "bar" })), true);
     assert.equal(matchSegment(segment("s", true, gt, isBar), input({ age: "abc", foo: "bar" })), false);
     assert.equal(matchSegment(segment("s", true, badNumber), input({ age: " " })), false);
@@ -74,31 +66,45 @@ describe("matchSegments", () => {
   const admin = segment("admin", true, isAdmin);
 
   it("OR returns the matched keys, null when none", () => {
-    assert.deepEqual(
-      matchSegments({ operator: "OR_SEGMENT_OPERATOR", segments: [bar, admin] }, input({ admin: "t" })),
-      ["admin"],
-    );
-    assert.equal(matchSegments({ operator: "OR_SEGMENT_OPERATOR", segments: [bar, admin] }, input({})), null);
-    assert.equal(matchSegments({ operator: "OR_SEGMENT_OPERATOR", segments: [] }, input({})), null);
+    assert.deepEqual(matchSegments(segmentSet("OR_SEGMENT_OPERATOR", [bar, admin]), input({ admin: "t" })), [
+      "admin",
+    ]);
+    assert.equal(matchSegments(segmentSet("OR_SEGMENT_OPERATOR", [bar, admin]), input({})), null);
+    assert.equal(matchSegments(segmentSet("OR_SEGMENT_OPERATOR", []), input({})), null);
   });
 
   it("AND needs every segment; an empty AND set matches with no keys", () => {
     const both = input({ foo: "bar", admin: "true" });
-    assert.deepEqual(matchSegments({ operator: "AND_SEGMENT_OPERATOR", segments: [bar, admin] }, both), [
-      "bar",
-      "admin",
-    ]);
+    assert.deepEqual(matchSegments(segmentSet("AND_SEGMENT_OPERATOR", [bar, admin]), both), ["bar", "admin"]);
     assert.equal(
-      matchSegments({ operator: "AND_SEGMENT_OPERATOR", segments: [bar, admin] }, input({ foo: "bar" })),
+      matchSegments(segmentSet("AND_SEGMENT_OPERATOR", [bar, admin]), input({ foo: "bar" })),
       null,
     );
-    assert.deepEqual(matchSegments({ operator: "AND_SEGMENT_OPERATOR", segments: [] }, input({})), []);
+    assert.deepEqual(matchSegments(segmentSet("AND_SEGMENT_OPERATOR", []), input({})), []);
+  });
+
+  it("keeps matched keys in listed order whichever segments miss", () => {
+    const third = segment("third", true);
+    const set = segmentSet("OR_SEGMENT_OPERATOR", [bar, admin, third]);
+    assert.deepEqual(matchSegments(set, input({ foo: "bar", admin: "t" })), ["bar", "admin", "third"]);
+    assert.deepEqual(matchSegments(set, input({ foo: "bar" })), ["bar", "third"]);
+    assert.deepEqual(matchSegments(set, input({ admin: "t" })), ["admin", "third"]);
+    assert.deepEqual(matchSegments(segmentSet("OR_SEGMENT_OPERATOR", [bar, admin]), input({ foo: "bar" })), [
+      "bar",
+    ]);
+  });
+
+  it("answers a full match with the set's own keys, frozen so that no caller can change them", () => {
+    const set = segmentSet("AND_SEGMENT_OPERATOR", [bar, admin]);
+    const keys = matchSegments(set, input({ foo: "bar", admin: "true" }));
+    assert.equal(keys, set.keys);
+    assert.ok(Object.isFrozen(keys));
   });
 
   it("evaluates every segment, so an unknown type anywhere is an error", () => {
     const broken = segment("broken", true, unknown);
     assert.equal(
-      matchSegments({ operator: "OR_SEGMENT_OPERATOR", segments: [bar, broken] }, input({ foo: "bar" })),
+      matchSegments(segmentSet("OR_SEGMENT_OPERATOR", [bar, broken]), input({ foo: "bar" })),
       UNKNOWN_TYPE,
     );
   });

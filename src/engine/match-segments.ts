@@ -31,26 +31,37 @@ export function matchSegment(segment: EvalSegment, input: EvaluationInput): bool
 /**
  * The segments of a rule or rollout against one request: the matched keys (in listed order) when the set
  * matches (OR: at least one segment; AND: every segment, so an empty AND set matches with no keys), null
- * when it does not. Every segment is evaluated, so an unknown comparison type anywhere is reported.
+ * when it does not. Every segment is evaluated, so an unknown comparison type anywhere is reported. When every
+ * segment matches, the answer is the set's own frozen `keys`, so the usual case allocates nothing.
  */
 export function matchSegments(
   set: EvalSegmentSet,
   input: EvaluationInput,
 ): readonly string[] | null | typeof UNKNOWN_TYPE {
-  const matched: string[] = [];
-  for (const segment of set.segments) {
+  const segments = set.segments;
+  // Keys are copied out of `set.keys` only when some segment misses and another matches.
+  let firstMiss = -1;
+  let matched: string[] | undefined;
+  for (let index = 0; index < segments.length; index++) {
+    const segment = segments[index] as EvalSegment;
     const outcome = matchSegment(segment, input);
     if (outcome === UNKNOWN_TYPE) {
       return UNKNOWN_TYPE;
     }
-    if (outcome) {
+    if (!outcome) {
+      if (firstMiss < 0) firstMiss = index;
+    } else if (firstMiss >= 0) {
+      matched ??= set.keys.slice(0, firstMiss);
       matched.push(segment.key);
     }
   }
-  if (set.operator === "AND_SEGMENT_OPERATOR") {
-    return matched.length === set.segments.length ? matched : null;
+  if (firstMiss < 0) {
+    return segments.length > 0 || set.operator === "AND_SEGMENT_OPERATOR" ? set.keys : null;
   }
-  return matched.length > 0 ? matched : null;
+  if (set.operator === "AND_SEGMENT_OPERATOR") {
+    return null;
+  }
+  return matched ?? (firstMiss > 0 ? set.keys.slice(0, firstMiss) : null);
 }
 
 /** A context value by exact key; a missing key (or an inherited property) reads as "", like a Go map. */

@@ -32,6 +32,15 @@ describe("parseGoFloat", () => {
     accepts("123456789012345678901234567890", 1.2345678901234568e29);
   });
 
+  it("reads short integers on a fast path exactly as the full grammar does", () => {
+    accepts("999999999999999", 999999999999999);
+    accepts("-999999999999999", -999999999999999);
+    accepts("9007199254740993", 9007199254740992);
+    accepts("0000000000000001", 1);
+    accepts("+0", 0);
+    for (const text of ["", "+", "-", "1-", "--1", "1 ", "١"]) rejects(text);
+  });
+
   it("reads exponents (E25)", () => {
     accepts("1e3", 1000);
     accepts("1E3", 1000);

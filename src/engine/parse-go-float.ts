@@ -8,11 +8,38 @@
  * No white space anywhere. Underflow is not an error (it rounds to zero or a subnormal, as in Go).
  */
 export function parseGoFloat(text: string): number | undefined {
+  const integer = parseShortInteger(text);
+  if (integer !== undefined) {
+    return integer;
+  }
   const special = parseSpecial(text);
   if (special !== undefined) {
     return special;
   }
   return parseNumber(text);
+}
+
+/**
+ * The common case, fast: an optionally signed run of at most 15 decimal digits, which is exact in a double
+ * as it is accumulated. Undefined for anything else (the full grammar then decides).
+ */
+function parseShortInteger(text: string): number | undefined {
+  const length = text.length;
+  const first = length > 0 ? text.charCodeAt(0) : 0;
+  const signed = first === CODE_MINUS || first === CODE_PLUS;
+  const start = signed ? 1 : 0;
+  if (length === start || length - start > 15) {
+    return undefined;
+  }
+  let value = 0;
+  for (let i = start; i < length; i++) {
+    const digit = text.charCodeAt(i) - CODE_0;
+    if (digit < 0 || digit > 9) {
+      return undefined;
+    }
+    value = value * 10 + digit;
+  }
+  return first === CODE_MINUS ? -value : value;
 }
 
 const CODE_0 = 0x30;

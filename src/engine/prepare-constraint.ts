@@ -1,5 +1,5 @@
 import type { EvalConstraint, PreparedValue } from "../domain/evaluation-model.js";
-import type { Constraint } from "../domain/flag-state.js";
+import type { ComparisonType, Constraint } from "../domain/flag-state.js";
 import { parseGoFloat } from "./parse-go-float.js";
 import { parseGoTime } from "./parse-go-time.js";
 import { parseNumberSet } from "./parse-number-set.js";
@@ -11,6 +11,27 @@ export type PreparedConstraint =
   | { readonly ok: false; readonly reason: string };
 
 const NONE: PreparedValue = { kind: "none" };
+
+/**
+ * The names the engine compares on every evaluation, as this module's own string constants: a name read from a
+ * file is a slice of the file's text, and V8 compares two internalized strings by identity but others by content.
+ */
+const canonical = <T extends string>(names: readonly T[]): ReadonlyMap<string, T> =>
+  new Map(names.map((name) => [name, name]));
+const COMPARISON_TYPES = canonical<ComparisonType>([
+  "UNKNOWN_COMPARISON_TYPE",
+  "STRING_COMPARISON_TYPE",
+  "NUMBER_COMPARISON_TYPE",
+  "BOOLEAN_COMPARISON_TYPE",
+  "DATETIME_COMPARISON_TYPE",
+  "ENTITY_ID_COMPARISON_TYPE",
+  "SEMVER_COMPARISON_TYPE",
+]);
+
+const OPERATORS = canonical([
+  ...["eq", "neq", "lt", "lte", "gt", "gte", "empty", "notempty", "present", "notpresent"],
+  ...["prefix", "suffix", "contains", "notcontains", "isoneof", "isnotoneof", "true", "false"],
+]);
 
 /** Operators whose NUMBER or DATETIME constraint value is parsed at load time when it is non-empty. */
 const COMPARISONS: ReadonlySet<string> = new Set(["eq", "neq", "lt", "lte", "gt", "gte"]);
@@ -29,9 +50,9 @@ export function prepareConstraint(constraint: Constraint): PreparedConstraint {
   return {
     ok: true,
     constraint: {
-      type: constraint.type,
+      type: COMPARISON_TYPES.get(constraint.type) ?? constraint.type,
       property: constraint.property,
-      operator: constraint.operator,
+      operator: OPERATORS.get(constraint.operator) ?? constraint.operator,
       value: constraint.value,
       prepared,
     },

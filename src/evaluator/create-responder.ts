@@ -7,7 +7,7 @@ import {
   evaluateBooleanRequest,
   evaluateVariantRequest,
 } from "../engine/evaluate-request.js";
-import type { EvaluationError } from "../engine/evaluation-result.js";
+import type { BooleanEvaluation, EvaluationError, VariantEvaluation } from "../engine/evaluation-result.js";
 import type {
   BatchEvaluationResponse,
   BatchOptions,
@@ -38,34 +38,26 @@ export function createResponder(current: () => Snapshot): Responder {
       const started = performance.now();
       const result = evaluateBooleanRequest(current(), toInput(request, ""));
       if (!result.ok) throw toError(result.error);
-      const { enabled, reason, flagKey, segmentKeys } = result.value;
-      return {
-        enabled,
-        reason,
-        requestId: request.requestId ?? "",
-        requestDurationMillis: performance.now() - started,
-        timestamp: timestampNow(),
-        flagKey,
-        segmentKeys,
-      };
+      const finished = performance.now();
+      return booleanResponse(
+        result.value,
+        request.requestId ?? "",
+        finished - started,
+        timestampAt(finished),
+      );
     },
 
     variant(request) {
       const started = performance.now();
       const result = evaluateVariantRequest(current(), toInput(request, ""));
       if (!result.ok) throw toError(result.error);
-      const { match, segmentKeys, reason, variantKey, variantAttachment, flagKey } = result.value;
-      return {
-        match,
-        segmentKeys,
-        reason,
-        variantKey,
-        variantAttachment,
-        requestId: request.requestId ?? "",
-        requestDurationMillis: performance.now() - started,
-        timestamp: timestampNow(),
-        flagKey,
-      };
+      const finished = performance.now();
+      return variantResponse(
+        result.value,
+        request.requestId ?? "",
+        finished - started,
+        timestampAt(finished),
+      );
     },
 
     batch(requests, options) {
@@ -73,11 +65,13 @@ export function createResponder(current: () => Snapshot): Responder {
       const snapshot = current();
       const inputs = requests.map((request, index) => toInput(request, `requests[${index}].`));
       const results = inputs.map((input) => evaluateAnyRequest(snapshot, input));
-      const requestDurationMillis = performance.now() - started;
-      const timestamp = timestampNow();
+      const finished = performance.now();
+      const requestDurationMillis = finished - started;
+      const timestamp = timestampAt(finished);
       const responses = results.map((result, index): EvaluationResponse => {
-        const request = requests[index] as EvaluationRequest;
+        const requestId = requests[index]?.requestId ?? "";
         if (!result.ok) {
+          const request = requests[index] as EvaluationRequest;
           return {
             type: "ERROR_EVALUATION_RESPONSE_TYPE",
             errorResponse: {
@@ -90,35 +84,15 @@ export function createResponder(current: () => Snapshot): Responder {
           };
         }
         const value = result.value;
-        const requestId = request.requestId ?? "";
-        if (value.kind === "boolean") {
-          return {
-            type: "BOOLEAN_EVALUATION_RESPONSE_TYPE",
-            booleanResponse: {
-              enabled: value.enabled,
-              reason: value.reason,
-              requestId,
-              requestDurationMillis,
-              timestamp,
-              flagKey: value.flagKey,
-              segmentKeys: value.segmentKeys,
-            },
-          };
-        }
-        return {
-          type: "VARIANT_EVALUATION_RESPONSE_TYPE",
-          variantResponse: {
-            match: value.match,
-            segmentKeys: value.segmentKeys,
-            reason: value.reason,
-            variantKey: value.variantKey,
-            variantAttachment: value.variantAttachment,
-            requestId,
-            requestDurationMillis,
-            timestamp,
-            flagKey: value.flagKey,
-          },
-        };
+        return value.kind === "boolean"
+          ? {
+              type: "BOOLEAN_EVALUATION_RESPONSE_TYPE",
+              booleanResponse: booleanResponse(value, requestId, requestDurationMillis, timestamp),
+            }
+          : {
+              type: "VARIANT_EVALUATION_RESPONSE_TYPE",
+              variantResponse: variantResponse(value, requestId, requestDurationMillis, timestamp),
+            };
       });
       return {
         requestId: options?.requestId ?? "",
@@ -126,6 +100,42 @@ export function createResponder(current: () => Snapshot): Responder {
         requestDurationMillis,
       };
     },
+  };
+}
+
+function booleanResponse(
+  value: BooleanEvaluation,
+  requestId: string,
+  requestDurationMillis: number,
+  timestamp: string,
+): BooleanEvaluationResponse {
+  return {
+    enabled: value.enabled,
+    reason: value.reason,
+    requestId,
+    requestDurationMillis,
+    timestamp,
+    flagKey: value.flagKey,
+    segmentKeys: value.segmentKeys,
+  };
+}
+
+function variantResponse(
+  value: VariantEvaluation,
+  requestId: string,
+  requestDurationMillis: number,
+  timestamp: string,
+): VariantEvaluationResponse {
+  return {
+    match: value.match,
+    segmentKeys: value.segmentKeys,
+    reason: value.reason,
+    variantKey: value.variantKey,
+    variantAttachment: value.variantAttachment,
+    requestId,
+    requestDurationMillis,
+    timestamp,
+    flagKey: value.flagKey,
   };
 }
 
@@ -162,18 +172,26 @@ function toError(error: EvaluationError): Error {
   return isNotFound(error) ? new NotFoundError(error.message) : new ValidationError(error.message);
 }
 
+/** Wall-clock minus monotonic time, re-read from the system clock at most once per second. */
+let clockOffset = 0;
+let offsetReadAt = Number.NEGATIVE_INFINITY;
 let lastMillis = Number.NaN;
 let lastTimestamp = "";
 
 /**
- * The current time as Flipt's JSON writes a timestamp (RFC 3339 in UTC with 0 or 3 fraction digits, like
- * protojson for a millisecond clock), formatted at most once per millisecond.
+ * The wall-clock time at a `performance.now()` reading, as Flipt's JSON writes a timestamp (RFC 3339 in UTC
+ * with 0 or 3 fraction digits, like protojson for a millisecond clock). One clock read per evaluation serves
+ * both the duration and the timestamp; the text is formatted at most once per millisecond.
  */
-function timestampNow(): string {
-  const now = Date.now();
-  if (now !== lastMillis) {
-    lastMillis = now;
-    const iso = new Date(now).toISOString();
+function timestampAt(monotonic: number): string {
+  if (monotonic - offsetReadAt > 1000) {
+    offsetReadAt = monotonic;
+    clockOffset = Date.now() - performance.now();
+  }
+  const millis = Math.floor(clockOffset + monotonic);
+  if (millis !== lastMillis) {
+    lastMillis = millis;
+    const iso = new Date(millis).toISOString();
     lastTimestamp = iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
   }
   return lastTimestamp;
