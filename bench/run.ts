@@ -2,6 +2,8 @@ import { writeFile } from "node:fs/promises";
 import { evaluationBench } from "./evaluation-bench.js";
 import { remoteBench } from "./remote-bench.js";
 import type { BenchResult } from "./result.js";
+import { scaleBench } from "./scale-bench.js";
+import { serverBench } from "./server-bench.js";
 import { snapshotBench } from "./snapshot-bench.js";
 import { writeBench } from "./write-bench.js";
 
@@ -10,6 +12,8 @@ const only = process.argv[2];
 const allSuites: Record<string, () => Promise<BenchResult[]>> = {
   "flag state (issue 3)": snapshotBench,
   "in-process evaluation": evaluationBench,
+  server: () => serverBench(),
+  scale: scaleBench,
   "writes (issue 5)": writeBench,
   "git remotes (issue 6)": remoteBench,
 };

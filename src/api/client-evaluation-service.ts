@@ -4,6 +4,7 @@ import { NotFoundError, ValidationError } from "../domain/errors.js";
 import type { NamespaceState, Snapshot } from "../domain/snapshot.js";
 import {
   type ClientEvaluationService,
+  type EvaluationNamespaceSnapshot,
   EvaluationNamespaceSnapshotSchema,
 } from "../gen/evaluation/evaluation_pb.js";
 import type { Environment } from "../storage/environment.js";
@@ -53,10 +54,25 @@ export function createClientEvaluationService(
         const state = snapshot.namespaces.get(request.key);
         if (state === undefined || state.digest === "" || state.digest === lastSent) continue;
         lastSent = state.digest;
-        yield toClientSnapshot(state, snapshot.builtAt);
+        yield sharedSnapshot(state, snapshot.builtAt);
       }
     },
   };
+}
+
+/**
+ * One message per namespace state, however many streams send it: a change reaches every open stream of the
+ * namespace at once, and converting the state once per stream would make the last one wait for all the others.
+ */
+const converted = new WeakMap<NamespaceState, EvaluationNamespaceSnapshot>();
+
+function sharedSnapshot(state: NamespaceState, builtAt: string): EvaluationNamespaceSnapshot {
+  let message = converted.get(state);
+  if (message === undefined) {
+    message = toClientSnapshot(state, builtAt);
+    converted.set(state, message);
+  }
+  return message;
 }
 
 /** A namespace that has flag state in a file; the empty built-in `default` counts as missing, as in Flipt. */

@@ -110,7 +110,10 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
       return;
     }
     const abort = new AbortController();
-    res.once("close", () => abort.abort());
+    // Only a client that goes away early aborts the call (an abort builds a DOMException: not on every request).
+    res.once("close", () => {
+      if (!res.writableFinished) abort.abort();
+    });
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (name.startsWith(":") || value === undefined) continue;

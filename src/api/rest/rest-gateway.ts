@@ -81,6 +81,7 @@ export function createRestGateway(options: RestGatewayOptions) {
   const fail = (route: RestRoute, error: ConnectError) =>
     options.errorBody?.(route, error) ?? errorResponse(error);
   const writeOptions = { alwaysEmitImplicit: true, registry: options.registry };
+  const streamJson = lastConversion((schema, data) => toJson(schema, fromBinary(schema, data), writeOptions));
 
   return async function serveRest(
     request: RestRequest,
@@ -122,7 +123,7 @@ export function createRestGateway(options: RestGatewayOptions) {
     });
 
     if (streaming) {
-      const framing = eventStream ? serverSentEvents : jsonLines(writeOptions, request.url);
+      const framing = eventStream ? serverSentEvents : jsonLines(streamJson, request.url);
       return streamResponse(method.output, response, options.readMaxBytes, framing);
     }
     const bytes = await collect(response.body);
@@ -265,15 +266,30 @@ interface StreamFraming {
 }
 
 /** Flipt's gateway framing: chunked JSON, one `{"result":…}` line per message and `{"error":…}` on failure. */
-function jsonLines(
-  writeOptions: { alwaysEmitImplicit: boolean; registry: Registry },
-  url: URL,
-): StreamFraming {
+function jsonLines(toJsonLine: JsonConversion, url: URL): StreamFraming {
   return {
     contentType: "application/json",
-    message: (schema, data) =>
-      encodeJson({ result: toJson(schema, fromBinary(schema, data), writeOptions) }, url, "\n"),
+    message: (schema, data) => toJsonLine(schema, data, url.searchParams.has("pretty")),
     error: (error) => encoder.encode(`${JSON.stringify({ error: errorBody(error) })}\n`),
+  };
+}
+
+/** A stream message as a `{"result":…}` line of JSON, indented or not. */
+type JsonConversion = (schema: DescMessage, data: Uint8Array, pretty: boolean) => Uint8Array;
+
+/**
+ * `{"result":…}` lines, remembering the last message converted per type: a change fans out to every open stream
+ * of a namespace as the same bytes, which are then converted once, not once per stream.
+ */
+function lastConversion(toJsonValue: (schema: DescMessage, data: Uint8Array) => JsonValue): JsonConversion {
+  const last = new WeakMap<DescMessage, { data: Uint8Array; pretty: boolean; line: Uint8Array }>();
+  return (schema, data, pretty) => {
+    const hit = last.get(schema);
+    if (hit !== undefined && hit.pretty === pretty && Buffer.compare(hit.data, data) === 0) return hit.line;
+    const json = JSON.stringify({ result: toJsonValue(schema, data) }, null, pretty ? 2 : undefined);
+    const line = encoder.encode(`${json}\n`);
+    last.set(schema, { data, pretty, line });
+    return line;
   };
 }
 

@@ -1,0 +1,135 @@
+/**
+ * Profiles the server under the server benchmark's load: runs `serverBench` (one saturation run) with the built
+ * server under `node --cpu-prof`, then prints the server's self time by function and by file, per protocol.
+ *
+ *     npm run build && node --import tsx bench/server-profile.ts [protocol ...] [--top=N] [--keep]
+ *
+ * Protocols are matched by name ("gRPC", "Connect", "REST", "OFREP"); each gets its own server and profile, so
+ * the figures are not mixed. Idle time, GC and the profiler's own nodes are listed as such. With `--keep` the
+ * `.cpuprofile` files stay in the printed directory (open them in Chrome DevTools). `--echo` also profiles each
+ * protocol's echo, to compare.
+ */
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PROTOCOLS, serverBench } from "./server-bench.js";
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: {
+    readonly functionName: string;
+    readonly url: string;
+    readonly lineNumber: number;
+    readonly columnNumber: number;
+  };
+  readonly children?: readonly number[];
+}
+
+interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+export interface SelfTime {
+  readonly name: string;
+  readonly ms: number;
+  readonly percent: number;
+}
+
+/** Self time per function (`name file:line`) and per file, busiest first, with idle and GC kept apart. */
+export function summarise(profile: CpuProfile): { functions: SelfTime[]; files: SelfTime[]; busyMs: number } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const functionMs = new Map<string, number>();
+  const fileMs = new Map<string, number>();
+  let busyMs = 0;
+  profile.samples.forEach((id, index) => {
+    const node = byId.get(id);
+    const ms = (profile.timeDeltas[index] ?? 0) / 1000;
+    if (node === undefined) return;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === "(idle)" || functionName === "(program)") {
+      functionMs.set(functionName, (functionMs.get(functionName) ?? 0) + ms);
+      return;
+    }
+    busyMs += ms;
+    const file = shortFile(url) || functionName;
+    const name = `${functionName || "(anonymous)"} ${file}${url ? `:${lineNumber + 1}` : ""}`;
+    functionMs.set(name, (functionMs.get(name) ?? 0) + ms);
+    fileMs.set(file, (fileMs.get(file) ?? 0) + ms);
+  });
+  const sorted = (map: Map<string, number>) =>
+    [...map].map(([name, ms]) => ({ name, ms, percent: (ms / busyMs) * 100 })).sort((a, b) => b.ms - a.ms);
+  return { functions: sorted(functionMs), files: sorted(fileMs), busyMs };
+}
+
+/** `node:internal/...` stays; paths lose everything up to node_modules/ or the project's dist/. */
+function shortFile(url: string): string {
+  if (url === "") return "";
+  const path = url.replace(/^file:\/\//, "");
+  const modules = path.lastIndexOf("node_modules/");
+  if (modules !== -1) return path.slice(modules + "node_modules/".length);
+  const dist = path.lastIndexOf("/dist/");
+  return dist === -1 ? path : path.slice(dist + 1);
+}
+
+async function main(args: readonly string[]): Promise<void> {
+  const top = Number(args.find((arg) => arg.startsWith("--top="))?.slice("--top=".length) ?? 25);
+  const keep = args.includes("--keep");
+  const names = args.filter((arg) => !arg.startsWith("--"));
+  const protocols = PROTOCOLS.filter(
+    (protocol) => names.length === 0 || names.some((name) => protocol.name.includes(name)),
+  );
+  const sides = args.includes("--echo") ? (["evaluation", "echo"] as const) : (["evaluation"] as const);
+  for (const protocol of protocols) {
+    for (const side of sides) await profileOne(protocol, side, top, keep);
+  }
+}
+
+async function profileOne(
+  protocol: (typeof PROTOCOLS)[number],
+  side: "evaluation" | "echo",
+  top: number,
+  keep: boolean,
+): Promise<void> {
+  {
+    const dir = await mkdtemp(join(tmpdir(), "pennant-server-profile-"));
+    try {
+      const results = await serverBench({
+        only: [protocol.name],
+        cpuProfileDir: dir,
+        saturateOnly: side,
+        log: () => {},
+      });
+      const files = (await readdir(dir)).filter((file) => file.endsWith(".cpuprofile"));
+      if (files.length !== 1) throw new Error(`expected one profile in ${dir}, found ${files.length}`);
+      const profile = JSON.parse(await readFile(join(dir, files[0] as string), "utf8")) as CpuProfile;
+      const { functions, files: byFile, busyMs } = summarise(profile);
+      const what = side === "evaluation" ? protocol.rpc : `echo ${protocol.echo}`;
+      console.log(`\n== ${protocol.name} ${what}, saturated, under the profiler`);
+      for (const result of results)
+        console.log(`   ${result.name}: ${result.value.toFixed(1)} ${result.unit}`);
+      console.log(
+        `   busy ${busyMs.toFixed(0)} ms; profile ${keep ? join(dir, files[0] as string) : "deleted"}`,
+      );
+      console.log("-- self time by function");
+      for (const entry of functions.slice(0, top)) {
+        console.log(
+          `${entry.ms.toFixed(0).padStart(7)} ms ${entry.percent.toFixed(1).padStart(5)}%  ${entry.name}`,
+        );
+      }
+      console.log("-- self time by file");
+      for (const entry of byFile.slice(0, top)) {
+        console.log(
+          `${entry.ms.toFixed(0).padStart(7)} ms ${entry.percent.toFixed(1).padStart(5)}%  ${entry.name}`,
+        );
+      }
+    } finally {
+      if (!keep) await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+await main(process.argv.slice(2));
