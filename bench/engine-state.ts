@@ -13,6 +13,8 @@
  * Requests carry every property the constraints read except `org`, which one in five leaves out.
  */
 
+import { seededRandom } from "./seeded-random.js";
+
 export const SEGMENTS = 12;
 /** Percentages of the second rule of a variant flag: control, then treatment. */
 export const SPLIT = [50, 50] as const;
@@ -169,11 +171,7 @@ export interface EngineBatch {
 export function createContextSource(
   seed: number,
 ): () => { entityId: string; context: Record<string, string> } {
-  let state = seed;
-  const random = (n: number) => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 8) % n;
-  };
+  const random = seededRandom(seed);
   return () => {
     const context: Record<string, string> = {
       plan: PLANS[random(PLANS.length)] as string,

@@ -12,6 +12,7 @@ import { createGitRunner } from "../src/storage/git/run-git.js";
 import { LocalSource } from "../src/storage/local/local-source.js";
 import { generateNamespaceFile } from "./generate-state.js";
 import type { BenchResult } from "./result.js";
+import { seededRandom } from "./seeded-random.js";
 import { spawnServer } from "./spawn-server.js";
 
 /** Every state is made of namespaces of this many flags (the last flags of the smallest one excepted). */
@@ -134,11 +135,7 @@ async function evaluationScale(states: ReadonlyMap<number, Record<string, string
 
 /** Requests on the evaluated flags, half boolean and half variant, with varied entities and contexts. */
 function generateRequests(): Request[] {
-  let state = 4242;
-  const random = (n: number) => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 8) % n;
-  };
+  const random = seededRandom(4242);
   const plans = ["free", "pro", "beta", "enterprise"];
   const countries = ["DE", "FR", "US", "JP", "BR"];
   const signups = ["2023-05-01T00:00:00Z", "2024-03-01T12:00:00Z", "2022-12-31T23:59:59Z"];

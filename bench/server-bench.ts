@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { generateNamespaceFile } from "./generate-state.js";
 import type { LoadJob, LoadMode, LoadResult, LoadTarget } from "./load-generator.js";
 import type { BenchResult } from "./result.js";
+import { seededRandom } from "./seeded-random.js";
 import { type SpawnedServer, spawnServer } from "./spawn-server.js";
 
 /** The flag state served: 1 000 flags in 10 namespace files (`bench/generate-state.ts`). */
@@ -125,48 +126,49 @@ export const PROTOCOLS: readonly Protocol[] = [
     name: "REST",
     rpc: "POST /evaluate/v1/boolean (HTTP/1.1)",
     echo: "GET /health",
-    target: (server, evaluations) => ({
-      origin: server.httpUrl,
-      transport: "h1",
-      connections: SATURATION_CONCURRENCY,
-      check: "http",
-      requests: evaluations.map((evaluation) => ({
-        method: "POST",
-        path: "/evaluate/v1/boolean",
-        headers: JSON_HEADERS,
-        body: base64Json(evaluation),
-      })),
-    }),
+    target: (server, evaluations) =>
+      h1Target(
+        server,
+        evaluations.map((evaluation) => ({
+          method: "POST",
+          path: "/evaluate/v1/boolean",
+          headers: JSON_HEADERS,
+          body: base64Json(evaluation),
+        })),
+      ),
     echoTarget: (server) => restEcho(server),
   },
   {
     name: "OFREP",
     rpc: "POST /ofrep/v1/evaluate/flags/{key} (HTTP/1.1)",
     echo: "GET /health",
-    target: (server, evaluations) => ({
-      origin: server.httpUrl,
-      transport: "h1",
-      connections: SATURATION_CONCURRENCY,
-      check: "http",
-      requests: evaluations.map((evaluation) => ({
-        method: "POST",
-        path: `/ofrep/v1/evaluate/flags/${evaluation.flagKey}`,
-        headers: { ...JSON_HEADERS, "x-flipt-namespace": evaluation.namespaceKey },
-        body: base64Json({ context: { targetingKey: evaluation.entityId, ...evaluation.context } }),
-      })),
-    }),
+    target: (server, evaluations) =>
+      h1Target(
+        server,
+        evaluations.map((evaluation) => ({
+          method: "POST",
+          path: `/ofrep/v1/evaluate/flags/${evaluation.flagKey}`,
+          headers: { ...JSON_HEADERS, "x-flipt-namespace": evaluation.namespaceKey },
+          body: base64Json({ context: { targetingKey: evaluation.entityId, ...evaluation.context } }),
+        })),
+      ),
     echoTarget: (server) => restEcho(server),
   },
 ];
 
 /** `GET /health`: routed by the REST gateway to `grpc.health.v1.Health/Check`, through the same handler stack. */
 function restEcho(server: SpawnedServer): LoadTarget {
+  return h1Target(server, [{ method: "GET", path: "/health", headers: {}, body: "" }]);
+}
+
+/** Requests to the HTTP port over HTTP/1.1 keep-alive, one in flight per connection. */
+function h1Target(server: SpawnedServer, requests: LoadTarget["requests"]): LoadTarget {
   return {
     origin: server.httpUrl,
     transport: "h1",
     connections: SATURATION_CONCURRENCY,
     check: "http",
-    requests: [{ method: "GET", path: "/health", headers: {}, body: "" }],
+    requests,
   };
 }
 
@@ -502,11 +504,7 @@ function namespaceKey(index: number): string {
 
 /** Boolean flags only (odd indices in the generated state), across namespaces, entities and contexts (fixed seed). */
 function generateEvaluations(): Evaluation[] {
-  let state = 4242;
-  const random = (n: number) => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 8) % n;
-  };
+  const random = seededRandom(4242);
   const plans = ["free", "pro", "beta", "enterprise"];
   const countries = ["DE", "FR", "US", "JP", "BR"];
   return Array.from({ length: DISTINCT_REQUESTS }, () => {
