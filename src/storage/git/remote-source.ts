@@ -96,7 +96,7 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
 
   async remoteStatus(): Promise<RemoteStatus> {
     const followed = await followedRef(this.#options, this.#workdir);
-    const remoteRevision = await this.#remoteHead();
+    const remoteRevision = followed?.commit;
     const count =
       remoteRevision === undefined
         ? undefined
@@ -248,27 +248,17 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
 
   async #fetchAndReset(): Promise<boolean> {
     await this.#fetch();
-    const remote = await this.#remoteHead();
-    if (remote === undefined) {
+    const followed = await followedRef(this.#options, this.#workdir);
+    if (followed === undefined) {
       if (this.#options.semver !== undefined) {
         // The matching tags were deleted: keep serving what we have, and say why in the status.
         this.#lastFetchError = noTagMessage(this.#options);
       }
       return false;
     }
-    if (remote === (await readHead(this.#workdir, this.#options.git))) return false;
-    await this.#resetToRemote();
+    if (followed.commit === (await readHead(this.#workdir, this.#options.git))) return false;
+    await checkoutFollowed(this.#options, this.#workdir, followed.ref);
     return true;
-  }
-
-  /** The commit of what the clone follows (the remote branch, or the newest matching tag) as last fetched. */
-  async #remoteHead(): Promise<string | undefined> {
-    const followed = await followedRef(this.#options, this.#workdir);
-    if (followed === undefined) return undefined;
-    const result = await this.#options
-      .git(this.#workdir, ["rev-parse", "--verify", "--quiet", `${followed.ref}^{commit}`])
-      .catch(() => undefined);
-    return result?.stdout.trim() || undefined;
   }
 
   async #resetToRemote(): Promise<void> {
@@ -349,20 +339,29 @@ function fetchRefspec(options: RemoteSourceOptions): string {
     : "+refs/tags/*:refs/tags/*";
 }
 
-/** The ref to serve as last fetched, with its name for the status; undefined when there is none yet. */
+/**
+ * What the clone follows as last fetched (the remote branch, or the newest matching tag): its name for the
+ * status, its ref and its commit; undefined when there is none yet.
+ */
 async function followedRef(
   options: RemoteSourceOptions,
   workdir: string,
-): Promise<{ name: string; ref: string } | undefined> {
+): Promise<{ name: string; ref: string; commit: string } | undefined> {
   const { git, branch, semver } = options;
-  if (semver === undefined) {
-    const ref = `refs/remotes/origin/${branch}`;
-    const found = await git(workdir, ["rev-parse", "--verify", "--quiet", ref]).catch(() => undefined);
-    return found === undefined ? undefined : { name: branch, ref };
+  let name = branch;
+  let ref = `refs/remotes/origin/${branch}`;
+  if (semver !== undefined) {
+    const tags = (await git(workdir, ["tag", "--list"])).stdout.split("\n").filter((tag) => tag !== "");
+    const tag = newestTag(tags, semver);
+    if (tag === undefined) return undefined;
+    name = tag;
+    ref = `refs/tags/${tag}`;
   }
-  const tags = (await git(workdir, ["tag", "--list"])).stdout.split("\n").filter((tag) => tag !== "");
-  const tag = newestTag(tags, semver);
-  return tag === undefined ? undefined : { name: tag, ref: `refs/tags/${tag}` };
+  const found = await git(workdir, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]).catch(
+    () => undefined,
+  );
+  const commit = found?.stdout.trim();
+  return commit ? { name, ref, commit } : undefined;
 }
 
 /** Checks out what the clone follows: the local branch reset to the remote's, or a tag's commit, detached. */
