@@ -20,6 +20,23 @@ export type ComparisonType =
   | "ENTITY_ID_COMPARISON_TYPE"
   | "SEMVER_COMPARISON_TYPE";
 
+const ORDERING = ["eq", "neq", "present", "notpresent", "lt", "lte", "gt", "gte"];
+const TEXT = ["eq", "neq", "empty", "notempty", "prefix", "suffix", "contains", "notcontains"];
+/** The operators whose value is a list. */
+export const LIST_OPERATORS: readonly string[] = ["isoneof", "isnotoneof"];
+
+/** The operators each comparison type accepts (Flipt's schema). */
+export const CONSTRAINT_OPERATORS: Readonly<
+  Record<Exclude<ComparisonType, "UNKNOWN_COMPARISON_TYPE">, readonly string[]>
+> = {
+  STRING_COMPARISON_TYPE: [...TEXT, ...LIST_OPERATORS],
+  NUMBER_COMPARISON_TYPE: [...ORDERING, ...LIST_OPERATORS],
+  BOOLEAN_COMPARISON_TYPE: ["true", "false", "present", "notpresent"],
+  DATETIME_COMPARISON_TYPE: ORDERING,
+  ENTITY_ID_COMPARISON_TYPE: [...TEXT, ...LIST_OPERATORS],
+  SEMVER_COMPARISON_TYPE: ORDERING,
+};
+
 /** The namespace a document belongs to. */
 export interface Namespace {
   readonly key: string;

@@ -1,5 +1,5 @@
 import type { EvalConstraint, PreparedValue } from "../domain/evaluation-model.js";
-import type { ComparisonType, Constraint } from "../domain/flag-state.js";
+import { CONSTRAINT_OPERATORS, type Constraint } from "../domain/flag-state.js";
 import { parseGoFloat } from "./parse-go-float.js";
 import { parseGoTime } from "./parse-go-time.js";
 import { parseNumberSet } from "./parse-number-set.js";
@@ -13,25 +13,16 @@ export type PreparedConstraint =
 const NONE: PreparedValue = { kind: "none" };
 
 /**
- * The names the engine compares on every evaluation, as this module's own string constants: a name read from a
+ * The names the engine compares on every evaluation, as the domain's own string constants: a name read from a
  * file is a slice of the file's text, and V8 compares two internalized strings by identity but others by content.
  */
 const canonical = <T extends string>(names: readonly T[]): ReadonlyMap<string, T> =>
   new Map(names.map((name) => [name, name]));
-const COMPARISON_TYPES = canonical<ComparisonType>([
+const COMPARISON_TYPES = canonical([
   "UNKNOWN_COMPARISON_TYPE",
-  "STRING_COMPARISON_TYPE",
-  "NUMBER_COMPARISON_TYPE",
-  "BOOLEAN_COMPARISON_TYPE",
-  "DATETIME_COMPARISON_TYPE",
-  "ENTITY_ID_COMPARISON_TYPE",
-  "SEMVER_COMPARISON_TYPE",
+  ...(Object.keys(CONSTRAINT_OPERATORS) as (keyof typeof CONSTRAINT_OPERATORS)[]),
 ]);
-
-const OPERATORS = canonical([
-  ...["eq", "neq", "lt", "lte", "gt", "gte", "empty", "notempty", "present", "notpresent"],
-  ...["prefix", "suffix", "contains", "notcontains", "isoneof", "isnotoneof", "true", "false"],
-]);
+const OPERATORS = canonical(Object.values(CONSTRAINT_OPERATORS).flat());
 
 /** Operators whose NUMBER or DATETIME constraint value is parsed at load time when it is non-empty. */
 const COMPARISONS: ReadonlySet<string> = new Set(["eq", "neq", "lt", "lte", "gt", "gte"]);

@@ -1,5 +1,5 @@
-import type { ComparisonType, Constraint, MatchType, Segment } from "../domain/flag-state.js";
-import { KEY_PATTERN } from "../domain/flag-state.js";
+import type { Constraint, MatchType, Segment } from "../domain/flag-state.js";
+import { CONSTRAINT_OPERATORS, KEY_PATTERN, LIST_OPERATORS } from "../domain/flag-state.js";
 import { constraintValueText } from "./constraint-value.js";
 import { versionAtLeast } from "./features-document.js";
 import {
@@ -19,22 +19,6 @@ import { describeNode, type SourceNode } from "./source-node.js";
 const SEGMENT_KEYS = ["key", "name", "description", "constraints", "match_type"] as const;
 const CONSTRAINT_KEYS = ["type", "property", "operator", "value", "description"] as const;
 const MATCH_TYPES: readonly MatchType[] = ["ANY_MATCH_TYPE", "ALL_MATCH_TYPE"];
-
-const ORDERING = ["eq", "neq", "present", "notpresent", "lt", "lte", "gt", "gte"];
-const TEXT = ["eq", "neq", "empty", "notempty", "prefix", "suffix", "contains", "notcontains"];
-const LIST = ["isoneof", "isnotoneof"];
-
-/** The operators each comparison type accepts (Flipt's schema). */
-export const CONSTRAINT_OPERATORS: Readonly<
-  Record<Exclude<ComparisonType, "UNKNOWN_COMPARISON_TYPE">, readonly string[]>
-> = {
-  STRING_COMPARISON_TYPE: [...TEXT, ...LIST],
-  NUMBER_COMPARISON_TYPE: [...ORDERING, ...LIST],
-  BOOLEAN_COMPARISON_TYPE: ["true", "false", "present", "notpresent"],
-  DATETIME_COMPARISON_TYPE: ORDERING,
-  ENTITY_ID_COMPARISON_TYPE: [...TEXT, ...LIST],
-  SEMVER_COMPARISON_TYPE: ORDERING,
-};
 
 const COMPARISON_TYPES = Object.keys(CONSTRAINT_OPERATORS) as (keyof typeof CONSTRAINT_OPERATORS)[];
 
@@ -90,7 +74,7 @@ function readConstraint(ctx: ReadContext, node: SourceNode, path: string): Const
 }
 
 function isListOperator(type: keyof typeof CONSTRAINT_OPERATORS, operator: string): boolean {
-  return LIST.includes(operator) && CONSTRAINT_OPERATORS[type].includes(operator);
+  return LIST_OPERATORS.includes(operator) && CONSTRAINT_OPERATORS[type].includes(operator);
 }
 
 /** isoneof/isnotoneof: a JSON-array string before 1.6, a YAML list (of strings, or numbers) from 1.6. */
