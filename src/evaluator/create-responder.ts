@@ -186,7 +186,7 @@ let lastTimestamp = "";
 function timestampAt(monotonic: number): string {
   if (monotonic - offsetReadAt > 1000) {
     offsetReadAt = monotonic;
-    clockOffset = Date.now() - performance.now();
+    clockOffset = Date.now() - monotonic;
   }
   const millis = Math.floor(clockOffset + monotonic);
   if (millis !== lastMillis) {
