@@ -1,4 +1,4 @@
-import { randomBytes, verify } from "node:crypto";
+import { generateKeyPairSync, randomBytes, verify } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -26,6 +26,18 @@ export interface GitHubTokenEndpointFakeOptions {
   readonly publicKey: string;
   /** How long issued tokens live. GitHub's live one hour. @default 3_600_000 */
   readonly tokenLifetimeMs?: number;
+}
+
+/**
+ * A GitHub App's key pair as PEM text: the private key as GitHub hands it out (PKCS#1) or as many tools convert
+ * it (PKCS#8), and the public key the fake checks signatures with.
+ */
+export function appKeyPair(format: "pkcs1" | "pkcs8" = "pkcs1"): { privateKey: string; publicKey: string } {
+  return generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: format, format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
 }
 
 export async function startGitHubTokenEndpointFake(

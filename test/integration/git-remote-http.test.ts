@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -8,6 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createBareRepo, type GitHttpServer, startGitHttpServer } from "../helpers/git-http-server.js";
 import {
+  appKeyPair,
   type GitHubTokenEndpointFake,
   startGitHubTokenEndpointFake,
 } from "../helpers/github-token-endpoint-fake.js";
@@ -89,11 +89,7 @@ describe("a git remote over http with basic credentials", () => {
 
 describe("a git remote over http with GitHub App credentials", () => {
   const app = { clientId: "Iv1.pennant", installationId: 77 };
-  const keys = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-    publicKeyEncoding: { type: "spki", format: "pem" },
-  });
+  const keys = appKeyPair("pkcs8");
   let root: string;
   let bare: string;
   let endpoint: GitHubTokenEndpointFake;
@@ -153,11 +149,7 @@ describe("a git remote over http with GitHub App credentials", () => {
   });
 
   it("fails start-up with Unauthenticated when GitHub refuses the app's JWT", async () => {
-    const other = generateKeyPairSync("rsa", {
-      modulusLength: 2048,
-      privateKeyEncoding: { type: "pkcs8", format: "pem" },
-      publicKeyEncoding: { type: "spki", format: "pem" },
-    });
+    const other = appKeyPair("pkcs8");
     await assert.rejects(startTestServer(credentials(other.privateKey)), (error: Error) => {
       assert.equal(error.name, "UnauthenticatedError");
       assert.match(error.message, /answered 401: A JSON web token could not be decoded \(bad signature\)/);

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { startGitHubTokenEndpointFake } from "../../../test/helpers/github-token-endpoint-fake.js";
+import {
+  appKeyPair,
+  startGitHubTokenEndpointFake,
+} from "../../../test/helpers/github-token-endpoint-fake.js";
 import type { CredentialConfig } from "../../config/config.js";
 import { ValidationError } from "../../domain/errors.js";
 import {
@@ -93,11 +95,7 @@ describe("createGitAuth: HTTP", () => {
   });
 
   it("authenticates with a GitHub App's installation token as x-token-auth, and redacts the token", async () => {
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", {
-      modulusLength: 2048,
-      privateKeyEncoding: { type: "pkcs1", format: "pem" },
-      publicKeyEncoding: { type: "spki", format: "pem" },
-    });
+    const { privateKey, publicKey } = appKeyPair();
     const endpoint = await startGitHubTokenEndpointFake({ clientId: "Iv1.x", installationId: 9, publicKey });
     try {
       const credential: CredentialConfig = {

@@ -2,17 +2,14 @@ import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import {
+  appKeyPair,
   type GitHubTokenEndpointFake,
   startGitHubTokenEndpointFake,
 } from "../../../test/helpers/github-token-endpoint-fake.js";
 import { UnauthenticatedError, UnavailableError, ValidationError } from "../../domain/errors.js";
 import { createGitHubAppTokens, TOKEN_REFRESH_MARGIN_MS } from "./github-app-token.js";
 
-const { privateKey, publicKey } = generateKeyPairSync("rsa", {
-  modulusLength: 2048,
-  privateKeyEncoding: { type: "pkcs1", format: "pem" },
-  publicKeyEncoding: { type: "spki", format: "pem" },
-});
+const { privateKey, publicKey } = appKeyPair();
 const APP = { clientId: "Iv1.pennant-test", installationId: 4242 };
 
 describe("createGitHubAppTokens", () => {
@@ -52,11 +49,7 @@ describe("createGitHubAppTokens", () => {
   });
 
   it("is refused with Unauthenticated when the key is not the app's, naming the endpoint's reason", async () => {
-    const other = generateKeyPairSync("rsa", {
-      modulusLength: 2048,
-      privateKeyEncoding: { type: "pkcs8", format: "pem" },
-      publicKeyEncoding: { type: "spki", format: "pem" },
-    });
+    const other = appKeyPair("pkcs8");
     const tokens = createGitHubAppTokens({ ...APP, privateKey: other.privateKey, apiUrl: endpoint.apiUrl });
     await assert.rejects(tokens.token(), (error: unknown) => {
       assert.ok(error instanceof UnauthenticatedError);
