@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 
 /** The cookie Flipt's UI and SDKs send a client token in. */
-export const TOKEN_COOKIE = "flipt_client_token";
+const TOKEN_COOKIE = "flipt_client_token";
 
 /** Reads request headers by lower-case name: a fetch `Headers`, or `nodeHeaders(req.headers)`. */
 export type HeaderReader = Pick<Headers, "get">;

@@ -8,14 +8,14 @@ import { createPrivateKey, type KeyObject, sign } from "node:crypto";
 import { UnauthenticatedError, UnavailableError, ValidationError } from "../../domain/errors.js";
 
 /** GitHub's API when `api_url` is not set (GitHub Enterprise Server uses `https://<host>/api/v3`). */
-export const GITHUB_API_URL = "https://api.github.com";
+const GITHUB_API_URL = "https://api.github.com";
 /** A token is replaced once less than this much of its life is left, so no git command starts with a dying one. */
 export const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
 /** GitHub accepts app JWTs that live at most 10 minutes; the issue time is back-dated for clock drift. */
 const JWT_LIFETIME_S = 9 * 60;
 const JWT_BACKDATE_S = 60;
 /** How long the token exchange may take. */
-export const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
+const TOKEN_REQUEST_TIMEOUT_MS = 15_000;
 
 export interface GitHubAppTokenOptions {
   readonly clientId: string;
@@ -102,7 +102,7 @@ export function createGitHubAppTokens(options: GitHubAppTokenOptions): GitHubApp
 }
 
 /** The app's JWT: RS256 over `{iat, exp, iss}`, as GitHub requires. */
-export function appJwt(clientId: string, key: KeyObject, nowSeconds: number): string {
+function appJwt(clientId: string, key: KeyObject, nowSeconds: number): string {
   const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const header = encode({ alg: "RS256", typ: "JWT" });
   const payload = encode({
