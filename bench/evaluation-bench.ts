@@ -14,6 +14,7 @@ import {
 } from "./engine-state.js";
 import type { BenchResult } from "./result.js";
 import { spawnServer } from "./spawn-server.js";
+import { median } from "./stats.js";
 
 const FLAGS = 400;
 /** Requests per single-flag kind, cycled while measuring. */
@@ -260,9 +261,4 @@ function officialAnswer(item: ReturnType<FliptClient["evaluateBatch"]>["response
     return `${item.variantEvaluationResponse.variantKey} ${item.variantEvaluationResponse.reason}`;
   }
   return `error ${item.errorEvaluationResponse?.reason}`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { startGitHttpServer } from "../test/helpers/git-http-server.js";
 import type { BenchResult } from "./result.js";
 import { spawnServer } from "./spawn-server.js";
+import { percentile } from "./stats.js";
 
 const PUSHES = 20;
 const WRITES = 100;
@@ -174,9 +175,4 @@ async function measureWrites(baseUrl: string): Promise<number[]> {
     writes.push(performance.now() - started);
   }
   return writes;
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }

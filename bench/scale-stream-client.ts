@@ -1,12 +1,10 @@
 import * as http from "node:http";
-import * as http2 from "node:http2";
 
 /**
  * The client side of the stream fan-out benchmark, run as its own process (`node --import tsx
- * bench/scale-stream-client.ts <url> <streams> <h1|h2> [sessions]`) so that reading a thousand streams does not
- * take CPU from the benchmark process. It opens `<streams>` client snapshot streams on `<url>` (REST framing: one
- * JSON line per snapshot), over HTTP/1.1 (one connection each) or HTTP/2 with prior knowledge (spread over
- * `[sessions]` sessions). It prints one JSON line on stdout per digest once every stream has received a snapshot
+ * bench/scale-stream-client.ts <url> <streams>`) so that reading a thousand streams does not take CPU from the
+ * benchmark process. It opens `<streams>` client snapshot streams on `<url>` (REST framing: one JSON line per
+ * snapshot) over HTTP/1.1, one connection each, as Flipt's client SDKs open them. It prints one JSON line on stdout per digest once every stream has received a snapshot
  * with it (`{"digest", "spreadMs"}`: the time between the first and the last stream getting it), and one per
  * failure (`{"error"}`). The first line is the snapshot every stream gets on subscribe: the streams are open.
  */
@@ -15,13 +13,9 @@ import * as http2 from "node:http2";
 const DIGEST_FIELD = Buffer.from('"digest":"');
 const DIGEST_LENGTH = 40;
 const NEWLINE = 0x0a;
-/** HTTP/2 flow-control windows large enough that a snapshot (about 120 kB) never waits for a WINDOW_UPDATE. */
-const STREAM_WINDOW = 1 << 20;
-const SESSION_WINDOW = 256 << 20;
 
-const [url = "", countText = "1000", mode = "h1", sessionsText = "4"] = process.argv.slice(2);
+const [url = "", countText = "1000"] = process.argv.slice(2);
 const count = Number(countText);
-const sessionCount = Number(sessionsText);
 
 /** Per digest: how many streams have it, and when the first one got it. */
 const arrivals = new Map<string, { streams: number; firstAt: number }>();
@@ -60,7 +54,7 @@ function lineReader(): (chunk: Buffer) => void {
   };
 }
 
-function openH1(): void {
+function openStreams(): void {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
   for (let index = 0; index < count; index++) {
     const request = http.get(url, { agent }, (response) => {
@@ -72,26 +66,4 @@ function openH1(): void {
   }
 }
 
-function openH2(): void {
-  const { origin, pathname, search } = new URL(url);
-  const sessions = Array.from({ length: sessionCount }, () => {
-    const session = http2.connect(origin, { settings: { initialWindowSize: STREAM_WINDOW } });
-    session.on("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
-    session.on("error", (error) => report({ error: `session: ${error.message}` }));
-    return session;
-  });
-  for (let index = 0; index < count; index++) {
-    const session = sessions[index % sessionCount] as http2.ClientHttp2Session;
-    const stream = session.request({ ":path": `${pathname}${search}` });
-    stream.on("response", (headers) => {
-      const status = headers[":status"];
-      if (status !== 200) report({ error: `stream ${index}: HTTP ${status}` });
-    });
-    stream.on("data", lineReader());
-    stream.on("end", () => report({ error: `stream ${index} ended` }));
-    stream.on("error", (error) => report({ error: `stream ${index}: ${error.message}` }));
-  }
-}
-
-if (mode === "h2") openH2();
-else openH1();
+openStreams();

@@ -7,10 +7,11 @@ import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { generateNamespaceFile } from "./generate-state.js";
-import type { LoadJob, LoadMode, LoadResult, LoadTarget } from "./load-generator.js";
+import type { LoadJob, LoadMode, LoadRequest, LoadResult, LoadTarget } from "./load-generator.js";
 import type { BenchResult } from "./result.js";
 import { seededRandom } from "./seeded-random.js";
 import { type SpawnedServer, spawnServer } from "./spawn-server.js";
+import { medianBy } from "./stats.js";
 
 /** The flag state served: 1 000 flags in 10 namespace files (`bench/generate-state.ts`). */
 const NAMESPACES = 10;
@@ -44,8 +45,12 @@ interface Protocol {
   readonly name: string;
   readonly rpc: string;
   readonly echo: string;
-  target(server: SpawnedServer, requests: readonly Evaluation[]): LoadTarget;
-  echoTarget(server: SpawnedServer): LoadTarget;
+  /** The listener: the HTTP port (REST, Connect, OFREP) or the gRPC port. */
+  readonly port: "http" | "grpc";
+  readonly transport: LoadTarget["transport"];
+  readonly check: LoadTarget["check"];
+  request(evaluation: Evaluation): LoadRequest;
+  readonly echoRequest: LoadRequest;
 }
 
 /** One boolean evaluation, sent in each protocol's own encoding. */
@@ -60,6 +65,8 @@ const GRPC_HEADERS = { "content-type": "application/grpc", te: "trailers" };
 const CONNECT_HEADERS = { "content-type": "application/json", "connect-protocol-version": "1" };
 const JSON_HEADERS = { "content-type": "application/json" };
 const HEALTH_CHECK = "/grpc.health.v1.Health/Check";
+/** `GET /health`: routed by the REST gateway to `grpc.health.v1.Health/Check`, through the same handler stack. */
+const REST_ECHO: LoadRequest = { method: "GET", path: "/health", headers: {}, body: "" };
 
 /**
  * gRPC and Connect go over HTTP/2 (h2c; Connect on the HTTP port), as gRPC requires and Connect's server-side
@@ -71,103 +78,79 @@ export const PROTOCOLS: readonly Protocol[] = [
     name: "gRPC",
     rpc: "EvaluationService/Boolean (gRPC port)",
     echo: "Health/Check",
-    target: (server, evaluations) => ({
-      origin: server.grpcUrl,
-      transport: "h2",
-      connections: H2_SESSIONS,
-      check: "grpc",
-      requests: evaluations.map((evaluation) => ({
-        method: "POST",
-        path: "/flipt.evaluation.EvaluationService/Boolean",
-        headers: GRPC_HEADERS,
-        body: grpcFrame(encodeEvaluationRequest(evaluation)).toString("base64"),
-      })),
+    port: "grpc",
+    transport: "h2",
+    check: "grpc",
+    request: (evaluation) => ({
+      method: "POST",
+      path: "/flipt.evaluation.EvaluationService/Boolean",
+      headers: GRPC_HEADERS,
+      body: grpcFrame(encodeEvaluationRequest(evaluation)).toString("base64"),
     }),
-    echoTarget: (server) => ({
-      origin: server.grpcUrl,
-      transport: "h2",
-      connections: H2_SESSIONS,
-      check: "grpc",
-      requests: [
-        {
-          method: "POST",
-          path: HEALTH_CHECK,
-          headers: GRPC_HEADERS,
-          body: grpcFrame(Buffer.alloc(0)).toString("base64"),
-        },
-      ],
-    }),
+    echoRequest: {
+      method: "POST",
+      path: HEALTH_CHECK,
+      headers: GRPC_HEADERS,
+      body: grpcFrame(Buffer.alloc(0)).toString("base64"),
+    },
   },
   {
     name: "Connect JSON",
     rpc: "EvaluationService/Boolean (h2c)",
     echo: "Health/Check",
-    target: (server, evaluations) => ({
-      origin: server.httpUrl,
-      transport: "h2",
-      connections: H2_SESSIONS,
-      check: "http",
-      requests: evaluations.map((evaluation) => ({
-        method: "POST",
-        path: "/flipt.evaluation.EvaluationService/Boolean",
-        headers: CONNECT_HEADERS,
-        body: base64Json(evaluation),
-      })),
+    port: "http",
+    transport: "h2",
+    check: "http",
+    request: (evaluation) => ({
+      method: "POST",
+      path: "/flipt.evaluation.EvaluationService/Boolean",
+      headers: CONNECT_HEADERS,
+      body: base64Json(evaluation),
     }),
-    echoTarget: (server) => ({
-      origin: server.httpUrl,
-      transport: "h2",
-      connections: H2_SESSIONS,
-      check: "http",
-      requests: [{ method: "POST", path: HEALTH_CHECK, headers: CONNECT_HEADERS, body: base64Json({}) }],
-    }),
+    echoRequest: { method: "POST", path: HEALTH_CHECK, headers: CONNECT_HEADERS, body: base64Json({}) },
   },
   {
     name: "REST",
     rpc: "POST /evaluate/v1/boolean (HTTP/1.1)",
     echo: "GET /health",
-    target: (server, evaluations) =>
-      h1Target(
-        server,
-        evaluations.map((evaluation) => ({
-          method: "POST",
-          path: "/evaluate/v1/boolean",
-          headers: JSON_HEADERS,
-          body: base64Json(evaluation),
-        })),
-      ),
-    echoTarget: (server) => restEcho(server),
+    port: "http",
+    transport: "h1",
+    check: "http",
+    request: (evaluation) => ({
+      method: "POST",
+      path: "/evaluate/v1/boolean",
+      headers: JSON_HEADERS,
+      body: base64Json(evaluation),
+    }),
+    echoRequest: REST_ECHO,
   },
   {
     name: "OFREP",
     rpc: "POST /ofrep/v1/evaluate/flags/{key} (HTTP/1.1)",
     echo: "GET /health",
-    target: (server, evaluations) =>
-      h1Target(
-        server,
-        evaluations.map((evaluation) => ({
-          method: "POST",
-          path: `/ofrep/v1/evaluate/flags/${evaluation.flagKey}`,
-          headers: { ...JSON_HEADERS, "x-flipt-namespace": evaluation.namespaceKey },
-          body: base64Json({ context: { targetingKey: evaluation.entityId, ...evaluation.context } }),
-        })),
-      ),
-    echoTarget: (server) => restEcho(server),
+    port: "http",
+    transport: "h1",
+    check: "http",
+    request: (evaluation) => ({
+      method: "POST",
+      path: `/ofrep/v1/evaluate/flags/${evaluation.flagKey}`,
+      headers: { ...JSON_HEADERS, "x-flipt-namespace": evaluation.namespaceKey },
+      body: base64Json({ context: { targetingKey: evaluation.entityId, ...evaluation.context } }),
+    }),
+    echoRequest: REST_ECHO,
   },
 ];
 
-/** `GET /health`: routed by the REST gateway to `grpc.health.v1.Health/Check`, through the same handler stack. */
-function restEcho(server: SpawnedServer): LoadTarget {
-  return h1Target(server, [{ method: "GET", path: "/health", headers: {}, body: "" }]);
-}
-
-/** Requests to the HTTP port over HTTP/1.1 keep-alive, one in flight per connection. */
-function h1Target(server: SpawnedServer, requests: LoadTarget["requests"]): LoadTarget {
+/**
+ * A protocol's requests to the server: HTTP/2 sessions carry many streams each; HTTP/1.1 keeps one request in
+ * flight per connection, so it gets as many connections as requests in flight at saturation.
+ */
+function loadTarget(protocol: Protocol, server: SpawnedServer, requests: readonly LoadRequest[]): LoadTarget {
   return {
-    origin: server.httpUrl,
-    transport: "h1",
-    connections: SATURATION_CONCURRENCY,
-    check: "http",
+    origin: protocol.port === "grpc" ? server.grpcUrl : server.httpUrl,
+    transport: protocol.transport,
+    connections: protocol.transport === "h2" ? H2_SESSIONS : SATURATION_CONCURRENCY,
+    check: protocol.check,
     requests,
   };
 }
@@ -222,8 +205,8 @@ export async function serverBench(options: ServerBenchOptions = {}): Promise<Ben
     try {
       const evaluations = generateEvaluations();
       for (const protocol of protocols) {
-        const target = protocol.target(server, evaluations);
-        const echo = protocol.echoTarget(server);
+        const target = loadTarget(protocol, server, evaluations.map(protocol.request));
+        const echo = loadTarget(protocol, server, [protocol.echoRequest]);
         await generator.check(target, `${protocol.name} ${protocol.rpc}`);
         await generator.check(echo, `${protocol.name} ${protocol.echo}`);
 
@@ -258,8 +241,8 @@ export async function serverBench(options: ServerBenchOptions = {}): Promise<Ben
             (side === echo ? echoRuns : runs).push(measured);
           }
         }
-        const echoRun = medianRun(echoRuns);
-        const run = medianRun(runs);
+        const echoRun = medianBy(echoRuns, (run) => run.rate);
+        const run = medianBy(runs, (run) => run.rate);
         log(describeRounds(`${protocol.name} echo ${protocol.echo}, saturation`, echoRuns));
         log(describeRounds(`${protocol.name} ${protocol.rpc}, saturation`, runs));
         results.push(
@@ -411,19 +394,6 @@ function cpu(run: Measured): string {
     `CPU server ${Math.round(run.serverCpuPercent)}% (${Math.round(run.serverCpuMicros)} µs/req)` +
     ` generator ${Math.round(run.cpuPercent)}% outside ${Math.round(run.outsideCpuPercent)}%`
   );
-}
-
-/** The run with the median rate. */
-function medianRun(runs: readonly Measured[]): Measured {
-  return medianBy(runs, (run) => run.rate);
-}
-
-/** The run with the median of `key`. */
-function medianBy(runs: readonly Measured[], key: (run: Measured) => number): Measured {
-  const sorted = [...runs].sort((a, b) => key(a) - key(b));
-  const median = sorted[Math.floor(sorted.length / 2)];
-  if (median === undefined) throw new Error("no runs");
-  return median;
 }
 
 function describeRounds(label: string, runs: readonly Measured[]): string {

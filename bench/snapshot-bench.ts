@@ -1,13 +1,11 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
-import { buildSnapshot } from "../src/storage/build-snapshot.js";
-import { createGitRunner } from "../src/storage/git/run-git.js";
-import { LocalSource } from "../src/storage/local/local-source.js";
 import { generateNamespaceFile } from "./generate-state.js";
 import type { BenchResult } from "./result.js";
 import { spawnServer } from "./spawn-server.js";
+import { median } from "./stats.js";
+import { timeBuilds } from "./time-builds.js";
 
 const NAMESPACES = 100;
 const FLAGS_PER_NAMESPACE = 100;
@@ -27,25 +25,7 @@ export async function snapshotBench(): Promise<BenchResult[]> {
         generateNamespaceFile(namespace, FLAGS_PER_NAMESPACE),
       );
     }
-    const logger = pino({ level: "silent" });
-    const source = await LocalSource.open({
-      path: root,
-      branch: "main",
-      git: createGitRunner(process.env),
-      signature: { name: "bench", email: "bench@example.com" },
-      rescanIntervalMs: 60_000,
-      logger,
-    });
-    const state = await source.read("");
-    const warmup = buildSnapshot(state, new Date()); // warms up the JIT once
-    if (!warmup.ok) throw warmup.error;
-    const builds: number[] = [];
-    for (let run = 0; run < 5; run++) {
-      const started = performance.now();
-      buildSnapshot(state, new Date()); // cold: no parse cache
-      builds.push(performance.now() - started);
-    }
-    await source.close();
+    const builds = (await timeBuilds(root, 6)).slice(1); // the first warms up the JIT
 
     const server = await spawnServer({
       FLIPT_STORAGE_DEFAULT_BACKEND_TYPE: "local",
@@ -161,9 +141,4 @@ async function streamLatency(httpUrl: string, root: string): Promise<number[]> {
     abort.abort();
   }
   return latencies;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }

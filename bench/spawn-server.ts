@@ -6,8 +6,6 @@ export interface SpawnedServer {
   readonly httpUrl: string;
   /** The gRPC listener (HTTP/2 only), e.g. `http://127.0.0.1:40123`. */
   readonly grpcUrl: string;
-  readonly httpPort: number;
-  readonly grpcPort: number;
   readonly pid: number;
   /** Resident set size of the server process, from /proc. */
   rssMb(): Promise<number>;
@@ -28,7 +26,7 @@ export async function spawnServer(
   options: SpawnOptions = {},
 ): Promise<SpawnedServer> {
   const args = [...(options.nodeArgs ?? []), "dist/cli/main.js"];
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(process.execPath, args, {
+  const child: ChildProcessByStdio<null, null, Readable> = spawn(process.execPath, args, {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: "/nonexistent",
@@ -38,7 +36,7 @@ export async function spawnServer(
       FLIPT_SERVER_GRPC_PORT: "0",
       ...env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", "ignore", "pipe"],
   });
   const { httpPort, grpcPort } = await new Promise<{ httpPort: number; grpcPort: number }>(
     (resolve, reject) => {
@@ -58,8 +56,6 @@ export async function spawnServer(
   return {
     httpUrl: `http://127.0.0.1:${httpPort}`,
     grpcUrl: `http://127.0.0.1:${grpcPort}`,
-    httpPort,
-    grpcPort,
     pid: child.pid as number,
     async rssMb() {
       const status = await readFile(`/proc/${child.pid}/status`, "utf8");

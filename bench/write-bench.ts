@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchResult } from "./result.js";
 import { spawnServer } from "./spawn-server.js";
+import { percentile } from "./stats.js";
 
 const WRITES = 200;
 
@@ -47,20 +48,17 @@ export async function writeBench(): Promise<BenchResult[]> {
     } finally {
       await server.stop();
     }
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const percentile = (p: number) =>
-      sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
     return [
       {
         name: `create flag to acknowledged, p50 of ${WRITES}`,
-        value: percentile(50),
+        value: percentile(latencies, 50),
         unit: "ms",
         target: 30,
         lowerIsBetter: true,
       },
       {
         name: `create flag to acknowledged, p99 of ${WRITES}`,
-        value: percentile(99),
+        value: percentile(latencies, 99),
         unit: "ms",
         lowerIsBetter: true,
       },
