@@ -11,6 +11,7 @@ import { OFREPService } from "../gen/flipt/ofrep/ofrep_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { StatusService } from "../gen/pennant/status/v1/status_pb.js";
 import type { Environments } from "../storage/environments.js";
+import { type AuthPolicy, createAuthInterceptor } from "./auth-interceptor.js";
 import { createClientEvaluationService } from "./client-evaluation-service.js";
 import type { CorsOptions } from "./cors.js";
 import { createEnvironmentsService } from "./environments-service.js";
@@ -53,6 +54,8 @@ export interface ApiHandlerOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Static API tokens by name (`authentication.methods.token`), when that method is enabled. */
   readonly staticTokens?: Readonly<Record<string, StaticToken>> | undefined;
+  /** `authentication.required` and `authentication.exclude`; nothing is enforced when absent. */
+  readonly authentication?: Pick<AuthPolicy, "required" | "exclude">;
 }
 
 /**
@@ -80,10 +83,13 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     router.service(Health, createHealthService(options.health));
     registerReflection(router, SERVICES);
   };
-  const sync = createWebhookSync(
-    options.environments,
-    options.staticTokens === undefined ? undefined : createTokenAuthenticator(options.staticTokens),
-  );
+  const tokens =
+    options.staticTokens === undefined ? undefined : createTokenAuthenticator(options.staticTokens);
+  const sync = createWebhookSync(options.environments, tokens);
+  const authentication = options.authentication ?? {
+    required: false,
+    exclude: { evaluation: false, ofrep: false },
+  };
   return createHttpHandler({
     routes,
     extraBindings: [
@@ -97,7 +103,10 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
       },
     ],
     registry: createRegistry(file_flipt_core_core, ...SERVICES.map((service) => service.file)),
-    interceptors: [createRequestInterceptor(options.logger)],
+    interceptors: [
+      createRequestInterceptor(options.logger),
+      createAuthInterceptor({ ...authentication, tokens }),
+    ],
     maxRequestBytes: options.maxRequestBytes,
     cors: options.cors,
     errorBody: ofrepErrorBody,

@@ -4,6 +4,7 @@ import {
   ConflictError,
   LimitExceededError,
   NotFoundError,
+  PermissionDeniedError,
   PreconditionError,
   ReadOnlyError,
   UnauthenticatedError,
@@ -26,7 +27,10 @@ export function toConnectError(reason: unknown): ConnectError {
   if (code === undefined) {
     return new ConnectError(INTERNAL_MESSAGE, Code.Internal, undefined, undefined, reason);
   }
-  return new ConnectError((reason as Error).message, code, undefined, undefined, reason);
+  const message = (reason as Error).message;
+  // Connect sends error metadata as response headers, so Connect clients see the challenge that REST clients get.
+  const metadata = code === Code.Unauthenticated ? { "www-authenticate": message } : undefined;
+  return new ConnectError(message, code, metadata, undefined, reason);
 }
 
 function codeOf(reason: unknown): Code | undefined {
@@ -58,6 +62,9 @@ function codeOf(reason: unknown): Code | undefined {
     // Missing or wrong credentials.
     case reason instanceof UnauthenticatedError:
       return Code.Unauthenticated;
+    // Valid credentials without the right to do this.
+    case reason instanceof PermissionDeniedError:
+      return Code.PermissionDenied;
     default:
       return undefined;
   }

@@ -1,10 +1,40 @@
-import type { JwtMethodConfig } from "./config.js";
+import type { JwtMethodConfig, StaticTokenConfig } from "./config.js";
 import * as s from "./schema.js";
 
-const staticToken = s.object("A static client token.", {
-  credential: s.string("The bearer token.", { required: true, nonEmpty: true, secret: true }),
-  metadata: s.map("Metadata attached to the authentication.", "key", s.string("Metadata value.")),
-});
+/** The values of a token's `role` metadata: `read` tokens may not write; tokens without a role may. */
+const ROLES = ["read", "write"];
+
+const staticToken = s.object<StaticTokenConfig>(
+  "A static client token.",
+  {
+    credential: s.string("The bearer token (exactly one of this and `credential_file`).", {
+      nonEmpty: true,
+      secret: true,
+    }),
+    credential_file: s.string(
+      "Pennant: a file holding the bearer token, read at startup, surrounding whitespace trimmed.",
+    ),
+    metadata: s.map(
+      "Metadata attached to the authentication; Pennant reads `role`: `read` or `write` (default: both).",
+      "key",
+      s.string("Metadata value."),
+    ),
+  },
+  { finalize: checkStaticToken },
+);
+
+function checkStaticToken(token: StaticTokenConfig, context: s.NodeContext): StaticTokenConfig {
+  if ((token.credential === undefined) === (token.credentialFile === undefined)) {
+    context.report("", "exactly one of credential and credential_file is required");
+  } else if (token.credentialFile !== undefined && !context.fileExists(token.credentialFile)) {
+    context.report("credential_file", `file ${JSON.stringify(token.credentialFile)} does not exist`);
+  }
+  const role = token.metadata.role;
+  if (role !== undefined && !ROLES.includes(role)) {
+    context.report("metadata.role", `must be one of ${ROLES.join(", ")}, got ${JSON.stringify(role)}`);
+  }
+  return token;
+}
 
 const jwtMethod = s.object<JwtMethodConfig>(
   "`authorization: JWT <token>` authentication.",
@@ -28,6 +58,10 @@ const jwtMethod = s.object<JwtMethodConfig>(
 
 function checkJwt(jwt: JwtMethodConfig, context: s.NodeContext): JwtMethodConfig {
   if (!jwt.enabled) return jwt;
+  context.warn(
+    "enabled",
+    "Pennant does not verify JWTs yet: calls with `authorization: JWT` are unauthenticated",
+  );
   if ((jwt.jwksUrl === undefined) === (jwt.publicKeyFile === undefined)) {
     context.report("", "exactly one of jwks_url and public_key_file is required when enabled");
   }

@@ -334,9 +334,11 @@ export interface TokenStorageConfig {
 }
 
 export interface StaticTokenConfig {
-  /** The bearer token. Required, non-empty. */
-  readonly credential: string;
-  /** Metadata attached to the authentication. @default {} */
+  /** The bearer token (exactly one of this and `credentialFile`). @default undefined */
+  readonly credential?: string;
+  /** A file holding the bearer token, read at startup (Pennant). @default undefined */
+  readonly credentialFile?: string;
+  /** Metadata attached to the authentication; `role` is `read` or `write`. @default {} */
   readonly metadata: Readonly<Record<string, string>>;
 }
 

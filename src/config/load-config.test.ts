@@ -727,7 +727,25 @@ analytics: {storage: {clickhouse: {enabled: false}}}
         "a static token without a credential",
         "authentication:\n  methods:\n    token:\n      storage:\n        tokens:\n          ci: {}\n",
         {},
-        "authentication.methods.token.storage.tokens.ci.credential: is required",
+        "authentication.methods.token.storage.tokens.ci: exactly one of credential and credential_file is required",
+      ],
+      [
+        "a static token with both a credential and a file",
+        "authentication:\n  methods:\n    token:\n      storage:\n        tokens:\n          ci: {credential: a, credential_file: /etc/hostname}\n",
+        {},
+        "authentication.methods.token.storage.tokens.ci: exactly one of credential and credential_file is required",
+      ],
+      [
+        "a static token file that does not exist",
+        "",
+        { FLIPT_AUTHENTICATION_METHODS_TOKEN_STORAGE_TOKENS_CI_CREDENTIAL_FILE: "/no/such/token" },
+        'authentication.methods.token.storage.tokens.ci.credential_file: file "/no/such/token" does not exist (from FLIPT_AUTHENTICATION_METHODS_TOKEN_STORAGE_TOKENS_CI_CREDENTIAL_FILE)',
+      ],
+      [
+        "a static token with a role that is neither read nor write",
+        "authentication:\n  methods:\n    token:\n      storage:\n        tokens:\n          ci: {credential: a, metadata: {role: admin}}\n",
+        {},
+        'authentication.methods.token.storage.tokens.ci.metadata.role: must be one of read, write, got "admin"',
       ],
       [
         "https without certificate files",

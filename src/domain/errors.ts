@@ -65,3 +65,8 @@ export class UnavailableError extends Error {
 export class UnauthenticatedError extends Error {
   override readonly name: string = "UnauthenticatedError";
 }
+
+/** The caller proved who it is, and that caller may not do this. */
+export class PermissionDeniedError extends Error {
+  override readonly name: string = "PermissionDeniedError";
+}

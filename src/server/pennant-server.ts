@@ -7,6 +7,7 @@ import { createGitRunner } from "../storage/git/run-git.js";
 import { VERSION } from "../version.js";
 import { createEnvironments } from "./create-environments.js";
 import { type Listener, listenGrpc, listenHttp } from "./listeners.js";
+import { readStaticTokens } from "./read-static-tokens.js";
 
 export interface PennantServerOptions {
   readonly config: Config;
@@ -49,6 +50,7 @@ export class PennantServer {
 
   static async start({ config, logger, env }: PennantServerOptions): Promise<PennantServer> {
     const { server } = config;
+    const staticTokens = await readStaticTokens(config.authentication.methods.token);
     const { environments, sources } = await createEnvironments(config, createGitRunner(env), logger, env);
     await environments.start();
     const health = new HealthStatus(SERVICES.map((service) => service.typeName));
@@ -59,9 +61,8 @@ export class PennantServer {
       environments,
       includeFlagMetadata: config.evaluation.includeFlagMetadata,
       maxBatchSize: config.evaluation.maxBatchSize,
-      staticTokens: config.authentication.methods.token.enabled
-        ? config.authentication.methods.token.storage.tokens
-        : undefined,
+      staticTokens,
+      authentication: config.authentication,
       build: {
         version: VERSION,
         commit: "",

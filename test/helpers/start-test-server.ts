@@ -1,4 +1,4 @@
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { loadConfig } from "../../src/config/load-config.js";
 import { PennantServer } from "../../src/server/pennant-server.js";
 
@@ -17,7 +17,10 @@ export interface TestServer {
  * Starts a real server on 127.0.0.1 with both ports on 0, configured the way a user would: through FLIPT_*
  * variables over the built-in defaults, never from files on this machine.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  logger: Logger = pino({ level: "silent" }),
+): Promise<TestServer> {
   const { config } = await loadConfig({
     env: {
       FLIPT_SERVER_HOST: "127.0.0.1",
@@ -28,7 +31,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     },
     defaultPaths: [],
   });
-  const server = await PennantServer.start({ config, logger: pino({ level: "silent" }), env: process.env });
+  const server = await PennantServer.start({ config, logger, env: process.env });
   return {
     server,
     httpUrl: `http://127.0.0.1:${server.httpPort}`,

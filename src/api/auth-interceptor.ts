@@ -1,0 +1,77 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { PermissionDeniedError, UnauthenticatedError } from "../domain/errors.js";
+import { ClientEvaluationService } from "../gen/evaluation/evaluation_pb.js";
+import { EvaluationService } from "../gen/flipt/evaluation/evaluation_pb.js";
+import { OFREPService } from "../gen/flipt/ofrep/ofrep_pb.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { restCallKey } from "./context-keys.js";
+import type { Principal, TokenAuthenticator } from "./static-tokens.js";
+
+/** `authentication.required` and `authentication.exclude`, with the configured token method. */
+export interface AuthPolicy {
+  readonly required: boolean;
+  readonly exclude: { readonly evaluation: boolean; readonly ofrep: boolean };
+  /** Static tokens, when `authentication.methods.token` is enabled; with none, no call can authenticate. */
+  readonly tokens: TokenAuthenticator | undefined;
+}
+
+/** The message Flipt answers with, sent as the 401's `WWW-Authenticate` too. */
+export const UNAUTHENTICATED_MESSAGE = "request was not authenticated";
+
+/** The token metadata key that splits readers (`read`) from writers (`write`). */
+const ROLE_KEY = "role";
+
+/** RPCs that change flag state (each becomes a commit, a branch or a proposal): the `write` role's. */
+const WRITES: ReadonlySet<string> = new Set(
+  [
+    "BranchEnvironment",
+    "DeleteBranchEnvironment",
+    "ProposeEnvironment",
+    "CreateNamespace",
+    "UpdateNamespace",
+    "DeleteNamespace",
+    "CreateResource",
+    "UpdateResource",
+    "DeleteResource",
+  ].map((method) => `environments.EnvironmentsService/${method}`),
+);
+
+const OFREP_STREAM_ROUTE = "/ofrep/v1/_stream/";
+
+/**
+ * Enforces authentication on every RPC, whichever protocol or REST route carried it: with `required`, a call needs a
+ * known static token (`Authorization: Bearer` or the `flipt_client_token` cookie) or it fails Unauthenticated, except
+ * gRPC health and the sections `exclude` opens. A token whose metadata has `role: read` may not write
+ * (PermissionDenied); a token without a role may do everything, as in Flipt.
+ */
+export function createAuthInterceptor(policy: AuthPolicy): Interceptor {
+  return (next) => (req) => {
+    if (!policy.required) return next(req);
+    const service = req.service.typeName;
+    if (service === Health.typeName || excluded(policy, service, req.contextValues.get(restCallKey)?.route)) {
+      return next(req);
+    }
+    const principal = policy.tokens?.authenticate(req.header);
+    if (principal === undefined) throw new UnauthenticatedError(UNAUTHENTICATED_MESSAGE);
+    const procedure = `${service}/${req.method.name}`;
+    if (WRITES.has(procedure) && !mayWrite(principal)) {
+      throw new PermissionDeniedError(
+        `token "${principal.name}" has ${ROLE_KEY} "${principal.metadata[ROLE_KEY]}": ${procedure} needs ${ROLE_KEY} "write"`,
+      );
+    }
+    return next(req);
+  };
+}
+
+function excluded(policy: AuthPolicy, service: string, route: string | undefined): boolean {
+  const { evaluation, ofrep } = policy.exclude;
+  if (service === EvaluationService.typeName || service === ClientEvaluationService.typeName) {
+    return evaluation || (ofrep && route?.startsWith(OFREP_STREAM_ROUTE) === true);
+  }
+  return ofrep && service === OFREPService.typeName;
+}
+
+function mayWrite(principal: Principal): boolean {
+  const role = principal.metadata[ROLE_KEY];
+  return role === undefined || role === "write";
+}
