@@ -213,6 +213,8 @@ async function serverScale(flags: number, directory: string, streamFile?: string
   const server = await spawnServer({
     FLIPT_STORAGE_DEFAULT_BACKEND_TYPE: "local",
     FLIPT_STORAGE_DEFAULT_BACKEND_PATH: directory,
+    // Every stream comes from this one client address.
+    FLIPT_LIMITS_MAX_STREAMS_PER_CLIENT: String(STREAMS),
   });
   try {
     const response = await fetch(

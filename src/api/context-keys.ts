@@ -7,3 +7,6 @@ export interface RestCall {
 }
 
 export const restCallKey = createContextKey<RestCall | undefined>(undefined, { description: "REST route" });
+
+/** The TCP peer of the call (the client, or the proxy in front of it), for limits kept per client. */
+export const clientAddressKey = createContextKey<string>("", { description: "client address" });

@@ -19,6 +19,7 @@ import { createEvaluationService } from "./evaluation-service.js";
 import { createFliptService } from "./flipt-service.js";
 import { createHealthService, type HealthStatus } from "./health-service.js";
 import { createHttpHandler, type NodeHandler } from "./http-handler.js";
+import { createLimitsInterceptor, type RequestLimits } from "./limits-interceptor.js";
 import { type BuildInfo, createMetadataService } from "./meta-service.js";
 import { ofrepErrorBody } from "./ofrep-error.js";
 import { createOfrepService } from "./ofrep-service.js";
@@ -54,6 +55,8 @@ export interface ApiHandlerOptions {
   readonly shutdownSignal?: AbortSignal;
   /** Static API tokens by name (`authentication.methods.token`), when that method is enabled. */
   readonly staticTokens?: Readonly<Record<string, StaticToken>> | undefined;
+  /** `limits.*`: context sizes and open streams. */
+  readonly limits: RequestLimits;
   /** `authentication.required` and `authentication.exclude`; nothing is enforced when absent. */
   readonly authentication?: Pick<AuthPolicy, "required" | "exclude">;
 }
@@ -106,6 +109,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     interceptors: [
       createRequestInterceptor(options.logger),
       createAuthInterceptor({ ...authentication, tokens }),
+      createLimitsInterceptor(options.limits),
     ],
     maxRequestBytes: options.maxRequestBytes,
     cors: options.cors,

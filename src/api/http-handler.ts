@@ -1,9 +1,16 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { Registry } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  createContextValues,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
+import { clientAddressKey } from "./context-keys.js";
 import { applyCors, type CorsOptions } from "./cors.js";
 import { respecGrpcMessage } from "./grpc-message.js";
 import { readBody } from "./read-body.js";
@@ -56,6 +63,7 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
       router = r;
     },
     interceptors: [...options.interceptors],
+    contextValues: (req) => createContextValues().set(clientAddressKey, clientAddress(req)),
     readMaxBytes: options.maxRequestBytes,
     jsonOptions: { ignoreUnknownFields: true },
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
@@ -120,7 +128,7 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
       for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
     }
     const response = await gateway(
-      { method: req.method ?? "GET", url, headers, body, signal: abort.signal },
+      { method: req.method ?? "GET", url, headers, body, signal: abort.signal, client: clientAddress(req) },
       match.route,
       match.params,
     );
@@ -132,6 +140,11 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     if (isGrpc(req.headers["content-type"])) respecGrpcMessages(res as NodeResponse);
     connect(req, res);
   };
+}
+
+/** The TCP peer of a request, as limits per client count it. */
+function clientAddress(req: NodeRequest): string {
+  return req.socket.remoteAddress ?? "";
 }
 
 function isGrpc(contentType: string | undefined): boolean {

@@ -90,6 +90,41 @@ export const CONFIG_SCHEMA = s.object(
         min: 1,
       }),
     }),
+    limits: s.object(
+      "Pennant: limits on requests, streams and features files (see also `server.max_request_bytes`).",
+      {
+        max_context_entries: s.integer(
+          "Most entries one evaluation context may have (InvalidArgument beyond).",
+          {
+            default: 1000,
+            min: 1,
+          },
+        ),
+        max_context_value_bytes: s.integer(
+          "Longest evaluation context key or value, in UTF-8 bytes (InvalidArgument beyond).",
+          { default: 64 * 1024, min: 1 },
+        ),
+        max_streams: s.integer("Most server streams open at once (ResourceExhausted beyond).", {
+          default: 10_000,
+          min: 1,
+        }),
+        max_streams_per_client: s.integer(
+          "Most server streams open at once from one client address (ResourceExhausted beyond).",
+          { default: 1000, min: 1 },
+        ),
+        max_features_file_bytes: s.integer(
+          "Largest features file read, in bytes (the state fails to load beyond).",
+          {
+            default: 8 * 1024 * 1024,
+            min: 1,
+          },
+        ),
+        max_yaml_alias_nodes: s.integer(
+          "Most nodes YAML aliases may add to one features document (the state fails to load beyond).",
+          { default: 10_000, min: 0 },
+        ),
+      },
+    ),
     metrics: s.object("Metrics.", {
       enabled: s.boolean("Serve metrics.", { default: true }),
       exporter: s.string("Metrics exporter.", { values: ["prometheus", "otlp"], default: "prometheus" }),

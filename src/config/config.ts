@@ -43,6 +43,8 @@ export interface Config {
   readonly templates: TemplatesConfig;
   /** Evaluation options (`evaluation`). */
   readonly evaluation: EvaluationConfig;
+  /** Pennant's limits on requests, streams and features files (`limits`). */
+  readonly limits: LimitsConfig;
   /** Metrics (`metrics`). */
   readonly metrics: MetricsConfig;
   /** Tracing (`tracing`). */
@@ -378,6 +380,21 @@ export interface EvaluationConfig {
   readonly includeFlagMetadata: boolean;
   /** Most evaluation requests one batch may carry. Pennant's own key. @default 1000 */
   readonly maxBatchSize: number;
+}
+
+export interface LimitsConfig {
+  /** The most entries one evaluation context may have. @default 1000 */
+  readonly maxContextEntries: number;
+  /** The longest evaluation context key or value, in UTF-8 bytes. @default 65536 */
+  readonly maxContextValueBytes: number;
+  /** The most server streams (snapshot streams, health watches) open at once. @default 10000 */
+  readonly maxStreams: number;
+  /** The most server streams open at once from one client address. @default 1000 */
+  readonly maxStreamsPerClient: number;
+  /** The largest features file read, in bytes. @default 8388608 */
+  readonly maxFeaturesFileBytes: number;
+  /** The most nodes YAML aliases may add to one features document. @default 10000 */
+  readonly maxYamlAliasNodes: number;
 }
 
 export type MetricsExporter = "prometheus" | "otlp";

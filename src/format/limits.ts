@@ -3,14 +3,37 @@
  * of exhausting memory or the stack.
  */
 
-/** The largest features file read, in bytes (8 MiB). Flipt's largest test repositories are well under 1 MiB. */
-export const MAX_FEATURES_FILE_BYTES = 8 * 1024 * 1024;
+/** The limits a server's config may set (`limits.max_features_file_bytes`, `limits.max_yaml_alias_nodes`). */
+export interface FeaturesLimits {
+  /** The largest features file read, in bytes. */
+  readonly maxFileBytes: number;
+  /**
+   * How many nodes YAML aliases (`*anchor`, and `<<: *anchor` merges) may add to one document when they are
+   * expanded. Ordinary reuse of anchors stays far below it; a "billion laughs" file reaches it after a few levels.
+   */
+  readonly maxAliasNodes: number;
+}
+
+/** 8 MiB (Flipt's largest test repositories are well under 1 MiB) and 10 000 nodes. */
+export const DEFAULT_FEATURES_LIMITS: FeaturesLimits = {
+  maxFileBytes: 8 * 1024 * 1024,
+  maxAliasNodes: 10_000,
+};
+
+let current = DEFAULT_FEATURES_LIMITS;
 
 /**
- * How many nodes YAML aliases (`*anchor`, and `<<: *anchor` merges) may add to one document when they are
- * expanded. Ordinary reuse of anchors stays far below it; a "billion laughs" file reaches it after a few levels.
+ * Sets the limits for every features file read from now on. They are process-wide, like Node's own header size
+ * limit: a server sets them once from its config before it loads any state.
  */
-export const MAX_ALIAS_EXPANSION_NODES = 10_000;
+export function setFeaturesLimits(limits: FeaturesLimits): void {
+  current = limits;
+}
+
+/** The limits in force. */
+export function featuresLimits(): FeaturesLimits {
+  return current;
+}
 
 /** How deeply mappings and lists may nest in a document (attachments and metadata are the deep parts). */
 export const MAX_NESTING_DEPTH = 100;

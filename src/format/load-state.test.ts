@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { MAX_FEATURES_FILE_BYTES } from "./limits.js";
+import { DEFAULT_FEATURES_LIMITS } from "./limits.js";
 import { type FeaturesFile, loadState } from "./load-state.js";
 import { chainDigest, sha1Hex } from "./namespace-digest.js";
 
@@ -168,11 +168,11 @@ describe("loadState()", () => {
   it("reports files that are not UTF-8 or are too large", () => {
     const state = loadState([
       { path: "bad.yaml", bytes: new Uint8Array([0x6e, 0x3a, 0x20, 0xff]) },
-      { path: "big.yaml", bytes: new Uint8Array(MAX_FEATURES_FILE_BYTES + 1).fill(0x20) },
+      { path: "big.yaml", bytes: new Uint8Array(DEFAULT_FEATURES_LIMITS.maxFileBytes + 1).fill(0x20) },
     ]);
     assert.deepEqual(summary(state.issues), [
       "bad.yaml:1 : the file is not valid UTF-8",
-      "big.yaml:1 : the file is larger than the 8 MiB limit for a features file",
+      "big.yaml:1 : the file is larger than the 8 MiB limit for a features file (limits.max_features_file_bytes)",
     ]);
   });
 });

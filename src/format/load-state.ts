@@ -1,7 +1,7 @@
 import type { ValidationIssue } from "../domain/errors.js";
 import { DEFAULT_NAMESPACE, type Flag, type Namespace, type Segment } from "../domain/flag-state.js";
 import type { FeaturesDocument, ParsedFile } from "./features-document.js";
-import { MAX_FEATURES_FILE_BYTES } from "./limits.js";
+import { featuresLimits } from "./limits.js";
 import { chainDigest, sha1Hex } from "./namespace-digest.js";
 import { parseFeatures, tooLarge } from "./parse-features.js";
 
@@ -63,7 +63,7 @@ export function loadState(files: readonly FeaturesFile[], previous: ParseCache =
   const decoder = new TextDecoder("utf-8", { fatal: true });
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const { path, bytes } of sorted) {
-    if (bytes.byteLength > MAX_FEATURES_FILE_BYTES) {
+    if (bytes.byteLength > featuresLimits().maxFileBytes) {
       issues.push(...tooLarge(path).issues);
       continue;
     }

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import type { ValidationIssue } from "../domain/errors.js";
 import type { Flag, Segment } from "../domain/flag-state.js";
 import type { FeaturesDocument } from "./features-document.js";
-import { MAX_ALIAS_EXPANSION_NODES, MAX_FEATURES_FILE_BYTES, MAX_NESTING_DEPTH } from "./limits.js";
+import { DEFAULT_FEATURES_LIMITS, MAX_NESTING_DEPTH, setFeaturesLimits } from "./limits.js";
 import { featuresFileSyntax, parseFeatures } from "./parse-features.js";
 
 const FIXTURES = new URL("../../test/fixtures/features/", import.meta.url);
@@ -370,7 +370,7 @@ describe("parseFeatures()", () => {
       const issue = only(parsed.issues);
       assert.equal(
         issue.message,
-        `YAML aliases expand to more than ${MAX_ALIAS_EXPANSION_NODES} nodes; the document looks like an alias bomb`,
+        `YAML aliases expand to more than ${DEFAULT_FEATURES_LIMITS.maxAliasNodes} nodes (limits.max_yaml_alias_nodes); the document looks like an alias bomb`,
       );
       assert.equal(issue.file, "laughs.yaml");
       assert.ok((issue.line ?? 0) >= 9 && (issue.line ?? 0) <= 17, `line ${issue.line}`);
@@ -397,10 +397,40 @@ describe("parseFeatures()", () => {
     });
 
     it("rejects files over the size limit and nesting over the depth limit", () => {
-      const big = parseText(" ".repeat(MAX_FEATURES_FILE_BYTES + 1));
-      assert.equal(only(big.issues).message, "the file is larger than the 8 MiB limit for a features file");
+      const big = parseText(" ".repeat(DEFAULT_FEATURES_LIMITS.maxFileBytes + 1));
+      assert.equal(
+        only(big.issues).message,
+        "the file is larger than the 8 MiB limit for a features file (limits.max_features_file_bytes)",
+      );
       const deep = `flags:\n  - key: a\n    name: A\n    metadata: ${"[".repeat(MAX_NESTING_DEPTH + 5)}${"]".repeat(MAX_NESTING_DEPTH + 5)}`;
       assert.match(only(parseText(deep).issues).message, /nesting is deeper than 100 levels/);
+    });
+
+    it("applies configured limits, at the limit and one past it, counting UTF-8 bytes", () => {
+      const flag = "flags:\n  - key: a\n    name: A\n    description: ";
+      const anchors = "segments:\n  - &s {key: s, name: S, match_type: ANY_MATCH_TYPE}\n";
+      const aliases = (count: number) =>
+        `${anchors}flags:\n${Array.from({ length: count }, (_, i) => `  - {key: f${i}, name: F, metadata: {s: *s}}\n`).join("")}`;
+      try {
+        setFeaturesLimits({ maxFileBytes: 100, maxAliasNodes: 12 });
+        const room = 100 - flag.length;
+        const fits = `${flag}${"x".repeat(room % 2)}${"é".repeat(Math.floor(room / 2))}`;
+        assert.equal(Buffer.byteLength(fits), 100);
+        assert.deepEqual(parseText(fits).issues, []);
+        assert.equal(
+          only(parseText(`${fits}x`).issues).message,
+          "the file is larger than the 100-byte limit for a features file (limits.max_features_file_bytes)",
+        );
+        // Each alias of the segment mapping adds 4 nodes: the mapping and its three values.
+        setFeaturesLimits({ maxFileBytes: 1024 * 1024, maxAliasNodes: 8 });
+        assert.deepEqual(parseText(aliases(2)).issues, []);
+        assert.match(
+          only(parseText(aliases(3)).issues).message,
+          /^YAML aliases expand to more than 8 nodes \(limits.max_yaml_alias_nodes\)/,
+        );
+      } finally {
+        setFeaturesLimits(DEFAULT_FEATURES_LIMITS);
+      }
     });
 
     it("rejects unexpected extensions with Flipt's message", () => {

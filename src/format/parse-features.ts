@@ -1,6 +1,7 @@
+import { Buffer } from "node:buffer";
 import type { ValidationIssue } from "../domain/errors.js";
 import type { FeaturesDocument, ParsedFile } from "./features-document.js";
-import { MAX_FEATURES_FILE_BYTES } from "./limits.js";
+import { featuresLimits } from "./limits.js";
 import { readDocument } from "./read-document.js";
 import { readJsonSource } from "./read-json-source.js";
 import { readYamlSource } from "./read-yaml-source.js";
@@ -32,7 +33,14 @@ export function parseFeatures(text: string, file: string): ParsedFile {
       issues: [{ path: "", message: `unexpected extension: "${extension}"`, file, line: 1 }],
     };
   }
-  if (text.length > MAX_FEATURES_FILE_BYTES) return tooLarge(file);
+  // A string's UTF-8 size is at least its length: only a long one needs counting.
+  const { maxFileBytes } = featuresLimits();
+  if (
+    text.length > maxFileBytes ||
+    (text.length * 3 > maxFileBytes && Buffer.byteLength(text) > maxFileBytes)
+  ) {
+    return tooLarge(file);
+  }
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
   const source = syntax === "yaml" ? readYamlSource(body, file) : readJsonSource(body, file);
   const documents: FeaturesDocument[] = [];
@@ -47,13 +55,10 @@ export function parseFeatures(text: string, file: string): ParsedFile {
   return { documents, issues };
 }
 
-/** The issue for a file over `MAX_FEATURES_FILE_BYTES`. */
+/** The issue for a file over `FeaturesLimits.maxFileBytes`. */
 export function tooLarge(file: string): ParsedFile {
-  const limit = `${MAX_FEATURES_FILE_BYTES / (1024 * 1024)} MiB`;
-  return {
-    documents: [],
-    issues: [
-      { path: "", message: `the file is larger than the ${limit} limit for a features file`, file, line: 1 },
-    ],
-  };
+  const bytes = featuresLimits().maxFileBytes;
+  const limit = bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes}-byte`;
+  const message = `the file is larger than the ${limit} limit for a features file (limits.max_features_file_bytes)`;
+  return { documents: [], issues: [{ path: "", message, file, line: 1 }] };
 }

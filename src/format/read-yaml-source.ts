@@ -8,7 +8,7 @@ import {
   YAMLException,
 } from "js-yaml";
 import type { ValidationIssue } from "../domain/errors.js";
-import { MAX_ALIAS_EXPANSION_NODES, MAX_NESTING_DEPTH } from "./limits.js";
+import { featuresLimits, MAX_NESTING_DEPTH } from "./limits.js";
 import { indexPath, keyPath } from "./paths.js";
 import { resolvePlainScalar } from "./resolve-plain-scalar.js";
 import type { ScalarValue, SourceDocument, SourceEntry, SourceNode } from "./source-node.js";
@@ -41,7 +41,7 @@ type RawNode =
  * Reads a YAML stream (one or more `---`-separated documents) into source trees with exact lines. It works on
  * js-yaml's event stream, which carries offsets, scalar styles, anchors and aliases, so every node keeps its line
  * and plain scalars can be typed the way Go's yaml.v3 types them. Aliases and `<<` merge keys are expanded
- * within a budget (`MAX_ALIAS_EXPANSION_NODES`); a syntax error is reported with its line, and a document with an
+ * within a budget (`FeaturesLimits.maxAliasNodes`); a syntax error is reported with its line, and a document with an
  * unsupported tag or too many aliases is reported and left out.
  */
 export function readYamlSource(text: string, file: string): SourceReadResult {
@@ -215,6 +215,7 @@ function createConverter(text: string, file: string, lineAt: (offset: number) =>
   const anchors = new Map<string, RawNode>();
   let expanded = 0;
   let aliasDepth = 0;
+  const { maxAliasNodes } = featuresLimits();
   const expanding = new Set<RawNode>();
 
   const lineOf = (node: RawNode): number => lineAt(Math.max(0, startOf(node)));
@@ -230,11 +231,11 @@ function createConverter(text: string, file: string, lineAt: (offset: number) =>
     }
     if (aliasDepth > 0) {
       expanded += 1;
-      if (expanded > MAX_ALIAS_EXPANSION_NODES) {
+      if (expanded > maxAliasNodes) {
         abandon(
           path,
           node,
-          `YAML aliases expand to more than ${MAX_ALIAS_EXPANSION_NODES} nodes; the document looks like an alias bomb`,
+          `YAML aliases expand to more than ${maxAliasNodes} nodes (limits.max_yaml_alias_nodes); the document looks like an alias bomb`,
         );
       }
     }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { createApiHandler, SERVICES } from "../api/create-api-handler.js";
 import { HealthStatus } from "../api/health-service.js";
 import type { Config } from "../config/config.js";
+import { setFeaturesLimits } from "../format/limits.js";
 import { createGitRunner } from "../storage/git/run-git.js";
 import { VERSION } from "../version.js";
 import { createEnvironments } from "./create-environments.js";
@@ -51,6 +52,10 @@ export class PennantServer {
   static async start({ config, logger, env }: PennantServerOptions): Promise<PennantServer> {
     const { server } = config;
     const staticTokens = await readStaticTokens(config.authentication.methods.token);
+    setFeaturesLimits({
+      maxFileBytes: config.limits.maxFeaturesFileBytes,
+      maxAliasNodes: config.limits.maxYamlAliasNodes,
+    });
     const { environments, sources } = await createEnvironments(config, createGitRunner(env), logger, env);
     await environments.start();
     const health = new HealthStatus(SERVICES.map((service) => service.typeName));
@@ -61,6 +66,7 @@ export class PennantServer {
       environments,
       includeFlagMetadata: config.evaluation.includeFlagMetadata,
       maxBatchSize: config.evaluation.maxBatchSize,
+      limits: config.limits,
       staticTokens,
       authentication: config.authentication,
       build: {

@@ -20,7 +20,7 @@ import {
   type UniversalServerResponse,
 } from "@connectrpc/connect/protocol";
 import { endStreamFlag, endStreamFromJson, errorFromJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { restCallKey } from "../context-keys.js";
+import { clientAddressKey, restCallKey } from "../context-keys.js";
 import { httpStatusFromCode } from "../http-status.js";
 import type { RestRoute } from "./route-table.js";
 
@@ -31,6 +31,8 @@ export interface RestRequest {
   readonly headers: Headers;
   readonly body: Uint8Array;
   readonly signal: AbortSignal;
+  /** The client's address, for limits kept per client. */
+  readonly client: string;
 }
 
 /** A REST response, ready to write: either a whole body or a stream of chunks. */
@@ -119,7 +121,9 @@ export function createRestGateway(options: RestGatewayOptions) {
       header,
       body: createAsyncIterable([streaming ? encodeEnvelope(0, input) : input]),
       signal: request.signal,
-      contextValues: createContextValues().set(restCallKey, { route: route.template.text }),
+      contextValues: createContextValues()
+        .set(restCallKey, { route: route.template.text })
+        .set(clientAddressKey, request.client),
     });
 
     if (streaming) {
