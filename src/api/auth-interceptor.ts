@@ -5,14 +5,17 @@ import { EvaluationService } from "../gen/flipt/evaluation/evaluation_pb.js";
 import { OFREPService } from "../gen/flipt/ofrep/ofrep_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { restCallKey } from "./context-keys.js";
+import type { JwtAuthenticator } from "./jwt-authenticator.js";
 import type { Principal, TokenAuthenticator } from "./static-tokens.js";
 
 /** `authentication.required` and `authentication.exclude`, with the configured token method. */
 export interface AuthPolicy {
   readonly required: boolean;
   readonly exclude: { readonly evaluation: boolean; readonly ofrep: boolean };
-  /** Static tokens, when `authentication.methods.token` is enabled; with none, no call can authenticate. */
+  /** Static tokens, when `authentication.methods.token` is enabled. */
   readonly tokens: TokenAuthenticator | undefined;
+  /** JWTs, when `authentication.methods.jwt` is enabled. With neither method, no call can authenticate. */
+  readonly jwt?: JwtAuthenticator | undefined;
 }
 
 /** The message Flipt answers with, sent as the 401's `WWW-Authenticate` too. */
@@ -40,18 +43,19 @@ const OFREP_STREAM_ROUTE = "/ofrep/v1/_stream/";
 
 /**
  * Enforces authentication on every RPC, whichever protocol or REST route carried it: with `required`, a call needs a
- * known static token (`Authorization: Bearer` or the `flipt_client_token` cookie) or it fails Unauthenticated, except
+ * known static token (`Authorization: Bearer` or the `flipt_client_token` cookie) or a valid `Authorization: JWT`
+ * or it fails Unauthenticated, except
  * gRPC health and the sections `exclude` opens. A token whose metadata has `role: read` may not write
- * (PermissionDenied); a token without a role may do everything, as in Flipt.
+ * (PermissionDenied); a token without a role may do everything, as in Flipt. A JWT's role is its mapped `role` claim.
  */
 export function createAuthInterceptor(policy: AuthPolicy): Interceptor {
-  return (next) => (req) => {
+  return (next) => async (req) => {
     if (!policy.required) return next(req);
     const service = req.service.typeName;
     if (service === Health.typeName || excluded(policy, service, req.contextValues.get(restCallKey)?.route)) {
       return next(req);
     }
-    const principal = policy.tokens?.authenticate(req.header);
+    const principal = policy.tokens?.authenticate(req.header) ?? (await policy.jwt?.authenticate(req.header));
     if (principal === undefined) throw new UnauthenticatedError(UNAUTHENTICATED_MESSAGE);
     const procedure = `${service}/${req.method.name}`;
     if (WRITES.has(procedure) && !mayWrite(principal)) {

@@ -19,6 +19,7 @@ import { createEvaluationService } from "./evaluation-service.js";
 import { createFliptService } from "./flipt-service.js";
 import { createHealthService, type HealthStatus } from "./health-service.js";
 import { createHttpHandler, type NodeHandler } from "./http-handler.js";
+import type { JwtAuthenticator } from "./jwt-authenticator.js";
 import { createLimitsInterceptor, type RequestLimits } from "./limits-interceptor.js";
 import { type BuildInfo, createMetadataService } from "./meta-service.js";
 import { ofrepErrorBody } from "./ofrep-error.js";
@@ -57,6 +58,8 @@ export interface ApiHandlerOptions {
   readonly staticTokens?: Readonly<Record<string, StaticToken>> | undefined;
   /** `limits.*`: context sizes and open streams. */
   readonly limits: RequestLimits;
+  /** `authentication.methods.jwt`, when enabled. */
+  readonly jwt?: JwtAuthenticator | undefined;
   /** `authentication.required` and `authentication.exclude`; nothing is enforced when absent. */
   readonly authentication?: Pick<AuthPolicy, "required" | "exclude">;
 }
@@ -108,7 +111,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     registry: createRegistry(file_flipt_core_core, ...SERVICES.map((service) => service.file)),
     interceptors: [
       createRequestInterceptor(options.logger),
-      createAuthInterceptor({ ...authentication, tokens }),
+      createAuthInterceptor({ ...authentication, tokens, jwt: options.jwt }),
       createLimitsInterceptor(options.limits),
     ],
     maxRequestBytes: options.maxRequestBytes,

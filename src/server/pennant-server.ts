@@ -7,6 +7,7 @@ import { setFeaturesLimits } from "../format/limits.js";
 import { createGitRunner } from "../storage/git/run-git.js";
 import { VERSION } from "../version.js";
 import { createEnvironments } from "./create-environments.js";
+import { jwtAuthenticatorFor } from "./jwt-authenticator-for.js";
 import { type Listener, listenGrpc, listenHttp } from "./listeners.js";
 import { readStaticTokens } from "./read-static-tokens.js";
 
@@ -52,6 +53,7 @@ export class PennantServer {
   static async start({ config, logger, env }: PennantServerOptions): Promise<PennantServer> {
     const { server } = config;
     const staticTokens = await readStaticTokens(config.authentication.methods.token);
+    const jwt = await jwtAuthenticatorFor(config.authentication.methods.jwt, logger);
     setFeaturesLimits({
       maxFileBytes: config.limits.maxFeaturesFileBytes,
       maxAliasNodes: config.limits.maxYamlAliasNodes,
@@ -68,6 +70,7 @@ export class PennantServer {
       maxBatchSize: config.evaluation.maxBatchSize,
       limits: config.limits,
       staticTokens,
+      jwt,
       authentication: config.authentication,
       build: {
         version: VERSION,
