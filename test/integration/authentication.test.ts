@@ -28,17 +28,11 @@ import { MetadataService } from "../../src/gen/flipt/meta/meta_pb.js";
 import { OFREPService } from "../../src/gen/flipt/ofrep/ofrep_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../src/gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../../src/gen/grpc/reflection/v1/reflection_pb.js";
+import { flagFile } from "../helpers/outside-remote.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
 
-const FEATURES = `version: "1.6"
-namespace: default
-flags:
-  - key: beta
-    name: Beta
-    type: BOOLEAN_FLAG_TYPE
-    enabled: true
-`;
+const FEATURES = flagFile("default", "beta", true);
 
 const ADMIN = "admin-token-4f1c9e2a";
 const READER = "reader-token-77b0d3e5";

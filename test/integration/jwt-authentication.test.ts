@@ -13,18 +13,12 @@ import { after, before, describe, it } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { EvaluationService } from "../../src/gen/flipt/evaluation/evaluation_pb.js";
+import { flagFile } from "../helpers/outside-remote.js";
 import { signJwt } from "../helpers/sign-jwt.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
 
-const FEATURES = `version: "1.6"
-namespace: default
-flags:
-  - key: beta
-    name: Beta
-    type: BOOLEAN_FLAG_TYPE
-    enabled: true
-`;
+const FEATURES = flagFile("default", "beta", true);
 
 const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 
