@@ -107,7 +107,7 @@ export function fromCoreFlag(flag: Flag, key: string): DomainFlag {
   return {
     key,
     name: flag.name,
-    type: FlagType[flag.type] as DomainFlag["type"],
+    type: enumName(FlagType, flag.type, "type") as DomainFlag["type"],
     ...(flag.description === "" ? {} : { description: flag.description }),
     enabled: flag.enabled,
     ...(flag.metadata === undefined ? {} : { metadata: flag.metadata }),
@@ -115,10 +115,14 @@ export function fromCoreFlag(flag: Flag, key: string): DomainFlag {
     ...(flag.defaultVariant === undefined || flag.defaultVariant === ""
       ? {}
       : { defaultVariant: flag.defaultVariant }),
-    rules: flag.rules.map((rule) => ({
+    rules: flag.rules.map((rule, index) => ({
       segment: {
         keys: [...rule.segments],
-        operator: SegmentOperator[rule.segmentOperator] as "OR_SEGMENT_OPERATOR",
+        operator: enumName(
+          SegmentOperator,
+          rule.segmentOperator,
+          `rules[${index}].segment_operator`,
+        ) as "OR_SEGMENT_OPERATOR",
       },
       distributions: rule.distributions.map((distribution) => ({
         variant: distribution.variant,
@@ -138,7 +142,11 @@ export function fromCoreFlag(flag: Flag, key: string): DomainFlag {
             ...description,
             segment: {
               keys: [...rollout.rule.value.segments],
-              operator: SegmentOperator[rollout.rule.value.segmentOperator] as "OR_SEGMENT_OPERATOR",
+              operator: enumName(
+                SegmentOperator,
+                rollout.rule.value.segmentOperator,
+                `rollouts[${index}].segment.segment_operator`,
+              ) as "OR_SEGMENT_OPERATOR",
               value: rollout.rule.value.value,
             },
           };
@@ -157,7 +165,7 @@ export function fromCoreSegment(segment: Segment, key: string): DomainSegment {
     key,
     name: segment.name,
     ...(segment.description === "" ? {} : { description: segment.description }),
-    matchType: MatchType[segment.matchType] as DomainSegment["matchType"],
+    matchType: enumName(MatchType, segment.matchType, "match_type") as DomainSegment["matchType"],
     constraints: segment.constraints.map((constraint) => ({
       type: (ComparisonType[constraint.type] ?? "UNKNOWN_COMPARISON_TYPE") as DomainComparisonType,
       property: constraint.property,
@@ -166,4 +174,15 @@ export function fromCoreSegment(segment: Segment, key: string): DomainSegment {
       ...(constraint.description === "" ? {} : { description: constraint.description }),
     })),
   };
+}
+
+/** An enum value's name; a number the enum does not define is InvalidArgument naming the field. */
+function enumName(values: Record<number, string>, value: number, field: string): string {
+  const name = values[value];
+  if (name === undefined) {
+    throw new ValidationError(`invalid field ${field}: ${value} is not a known value`, {
+      issues: [{ path: field, message: `${value} is not a known value` }],
+    });
+  }
+  return name;
 }

@@ -1,4 +1,4 @@
-import { fromBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
 import type { Any } from "@bufbuild/protobuf/wkt";
 import { ConflictError, NotFoundError, ValidationError } from "../domain/errors.js";
 import type { Change } from "../format/apply-change.js";
@@ -32,12 +32,22 @@ export function resourceChange(
   const type = resourceTypeOf(payload);
   const bytes = (payload as Any).value;
   return type === "flipt.core.Flag"
-    ? { kind: `${verb}-flag`, namespaceKey, flag: fromCoreFlag(fromBinary(FlagSchema, bytes), key) }
+    ? { kind: `${verb}-flag`, namespaceKey, flag: fromCoreFlag(decodePayload(FlagSchema, bytes), key) }
     : {
         kind: `${verb}-segment`,
         namespaceKey,
-        segment: fromCoreSegment(fromBinary(SegmentSchema, bytes), key),
+        segment: fromCoreSegment(decodePayload(SegmentSchema, bytes), key),
       };
+}
+
+/** The payload's message; bytes that do not decode as it (or nest too deeply) are InvalidArgument. */
+function decodePayload<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array): MessageShape<Desc> {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (reason) {
+    const detail = reason instanceof Error ? reason.message : String(reason);
+    throw new ValidationError(`invalid field payload: not a valid ${schema.typeName}: ${detail}`);
+  }
 }
 
 /** Flipt prefixes a resource write's revision conflict with the resource type. */

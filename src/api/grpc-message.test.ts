@@ -18,3 +18,16 @@ describe("respecGrpcMessage()", () => {
     assert.equal(respecGrpcMessage(headers)?.["grpc-message"], 'flag "default/f" not found');
   });
 });
+
+describe("respecGrpcMessage and undecodable requests", () => {
+  it("makes Connect's Internal for a request it cannot parse InvalidArgument, and leaves other Internals", () => {
+    const parse = respecGrpcMessage({
+      "grpc-status": "13",
+      "grpc-message": "parse%20binary%3A%20premature%20EOF",
+    });
+    assert.equal(parse?.["grpc-status"], "3");
+    assert.equal(parse?.["grpc-message"], "parse binary: premature EOF");
+    const other = respecGrpcMessage({ "grpc-status": "13", "grpc-message": "internal%20error" });
+    assert.equal(other?.["grpc-status"], "13");
+  });
+});

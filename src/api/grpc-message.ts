@@ -1,12 +1,22 @@
 import type { OutgoingHttpHeaders } from "node:http";
 
 const GRPC_MESSAGE = "grpc-message";
+const GRPC_STATUS = "grpc-status";
+const INTERNAL = "13";
+const INVALID_ARGUMENT = "3";
+
+/**
+ * Connect's messages for requests it cannot read, which it reports as Internal: a body that is not the request
+ * message, and a compressed message without a known `grpc-encoding`. Both are the caller's fault.
+ */
+const CLIENT_FAULTS = ["parse binary:", "received compressed envelope, but do not know how to decompress"];
 
 /**
  * Connect encodes `grpc-message` with encodeURIComponent, which also escapes `/`, `:`, `,` and the like. The gRPC
  * spec escapes only `%` and bytes outside printable ASCII, and that is what grpc-go (Flipt) sends; clients that
  * decode with decodeURI, such as @grpc/grpc-js, would otherwise show `default%2Fflag`. This re-encodes the value
- * the spec's way, in place.
+ * the spec's way, in place. It also turns the Internal status Connect gives a request it cannot decode (invalid
+ * protobuf, an unknown compression) into InvalidArgument, as the caller's fault it is.
  */
 export function respecGrpcMessage(headers: OutgoingHttpHeaders | undefined): OutgoingHttpHeaders | undefined {
   const value = headers?.[GRPC_MESSAGE];
@@ -18,6 +28,9 @@ export function respecGrpcMessage(headers: OutgoingHttpHeaders | undefined): Out
     return headers;
   }
   headers[GRPC_MESSAGE] = encodeGrpcMessage(decoded);
+  if (headers[GRPC_STATUS] === INTERNAL && CLIENT_FAULTS.some((prefix) => decoded.startsWith(prefix))) {
+    headers[GRPC_STATUS] = INVALID_ARGUMENT;
+  }
   return headers;
 }
 

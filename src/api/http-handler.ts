@@ -65,7 +65,8 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     interceptors: [...options.interceptors],
     contextValues: (req) => createContextValues().set(clientAddressKey, clientAddress(req)),
     readMaxBytes: options.maxRequestBytes,
-    jsonOptions: { ignoreUnknownFields: true },
+    // The registry lets Connect JSON clients send and read the environments API's Any payloads.
+    jsonOptions: { ignoreUnknownFields: true, registry: options.registry },
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
     fallback: (req, nodeResponse) => {
       const res = nodeResponse as NodeResponse;

@@ -1,6 +1,9 @@
 import { ValidationError } from "../domain/errors.js";
 import { KEY_PATTERN } from "../domain/flag-state.js";
 
+/** The longest file name most file systems allow; keys match `KEY_PATTERN`, so characters are bytes. */
+const MAX_NAMESPACE_KEY_LENGTH = 255;
+
 /** The names the management API gives a namespace's features file, in order of preference. */
 export const NAMESPACE_FILE_NAMES = ["features.yaml", "features.yml"] as const;
 
@@ -16,6 +19,12 @@ export function namespaceFilePath(namespaceKey: string, exists: (path: string) =
       `invalid field namespace: ${JSON.stringify(namespaceKey)} must match ${KEY_PATTERN.source}`,
       { issues: [{ path: "namespace", message: `must match ${KEY_PATTERN.source}` }] },
     );
+  }
+  if (namespaceKey.length > MAX_NAMESPACE_KEY_LENGTH) {
+    const message = `a namespace key names a directory, so it is at most ${MAX_NAMESPACE_KEY_LENGTH} characters; got ${namespaceKey.length}`;
+    throw new ValidationError(`invalid field namespace: ${message}`, {
+      issues: [{ path: "namespace", message }],
+    });
   }
   const [yaml, yml] = NAMESPACE_FILE_NAMES.map((name) => `${namespaceKey}/${name}`) as [string, string];
   return !exists(yaml) && exists(yml) ? yml : yaml;

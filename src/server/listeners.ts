@@ -61,17 +61,15 @@ export async function listenHttp(options: ListenOptions): Promise<Listener> {
   const h2 = http2.createServer(options.handler as never);
   h1.on("clientError", (error, socket) => rejectMalformed(error, socket, options.logger));
   const sessions = trackSessions(h2, options.logger);
-  const sniffer = net.createServer((socket) => {
-    socket.on("error", (error) => options.logger.debug({ err: error }, "connection error"));
-    sniff(socket).then(
-      (isH2) => {
-        (isH2 ? h2 : h1).emit("connection", socket);
-        // The HTTP/1.1 parser reads with a 'data' listener, which does not restart a paused socket.
-        if (!isH2) socket.resume();
-      },
-      () => socket.destroy(),
-    );
-  });
+  const sniffer = routeByPreface(
+    h2,
+    (socket) => {
+      h1.emit("connection", socket);
+      // The HTTP/1.1 parser reads with a 'data' listener, which does not restart a paused socket.
+      socket.resume();
+    },
+    options.logger,
+  );
   const sockets = trackSockets(sniffer);
   return bind(sniffer, options, sessions, sockets, () => {
     closing = true;
@@ -81,7 +79,10 @@ export async function listenHttp(options: ListenOptions): Promise<Listener> {
   });
 }
 
-/** Listens for gRPC: HTTP/2 only, in cleartext (h2c) or TLS. */
+/**
+ * Listens for gRPC: HTTP/2 only, in cleartext (h2c) or TLS. A cleartext connection that does not open with the
+ * HTTP/2 preface (HTTP/1.1, or noise) gets a 400 saying so, and is closed.
+ */
 export async function listenGrpc(
   options: ListenOptions & { limits?: GrpcConnectionLimits },
 ): Promise<Listener> {
@@ -89,6 +90,10 @@ export async function listenGrpc(
     options.tls === undefined
       ? http2.createServer(options.handler as never)
       : http2.createSecureServer(options.tls, options.handler as never);
+  const listener =
+    options.tls === undefined
+      ? routeByPreface(server, (socket) => socket.end(NOT_HTTP2_RESPONSE).destroySoon(), options.logger)
+      : server;
   const { maxIdleMs, maxAgeMs, maxAgeGraceMs } = options.limits ?? {};
   server.on("session", (session) => {
     if (maxIdleMs !== undefined && maxIdleMs > 0) {
@@ -103,7 +108,31 @@ export async function listenGrpc(
       session.once("close", () => clearTimeout(age));
     }
   });
-  return bind(server, options, trackSessions(server, options.logger), trackSockets(server));
+  return bind(listener, options, trackSessions(server, options.logger), trackSockets(listener));
+}
+
+/** The answer to a connection on the gRPC port that does not speak HTTP/2. */
+const NOT_HTTP2_RESPONSE = (() => {
+  const body = "this port serves gRPC over HTTP/2 only; REST, Connect and gRPC-Web are on the HTTP port\n";
+  return `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+})();
+
+/**
+ * A TCP server that reads each connection's first bytes: connections that open with the HTTP/2 preface go to
+ * `h2`, the rest to `other`. Connections that send too little in time are closed.
+ */
+function routeByPreface(
+  h2: http2.Http2Server,
+  other: (socket: net.Socket) => void,
+  logger: Logger,
+): net.Server {
+  return net.createServer((socket) => {
+    socket.on("error", (error) => logger.debug({ err: error }, "connection error"));
+    sniff(socket).then(
+      (isH2) => (isH2 ? h2.emit("connection", socket) : other(socket)),
+      () => socket.destroy(),
+    );
+  });
 }
 
 /** Reads just enough of a new connection to decide whether it speaks HTTP/2 with prior knowledge. */
@@ -155,6 +184,7 @@ function trackSessions(
   server.on("session", (session) => {
     sessions.add(session);
     session.on("error", (error) => logger.debug({ err: error }, "HTTP/2 session error"));
+
     session.once("close", () => sessions.delete(session));
   });
   server.on("sessionError", (error) => logger.debug({ err: error }, "HTTP/2 session error"));

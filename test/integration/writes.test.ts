@@ -2,14 +2,19 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, createRegistry, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { parseFeatures } from "../../src/format/parse-features.js";
 import { EnvironmentsService } from "../../src/gen/environments/environments_pb.js";
 import { ClientEvaluationService } from "../../src/gen/evaluation/evaluation_pb.js";
-import { FlagSchema, FlagType, SegmentSchema } from "../../src/gen/flipt/core/core_pb.js";
+import {
+  FlagSchema,
+  FlagType,
+  file_flipt_core_core,
+  SegmentSchema,
+} from "../../src/gen/flipt/core/core_pb.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
 
@@ -65,6 +70,17 @@ describe("writes through the environments API on local storage", () => {
     createClient(
       EnvironmentsService,
       createGrpcTransport({ baseUrl: server.grpcUrl, idleConnectionTimeoutMs: 5 }),
+    );
+  // Connect's JSON carries the payload as `{"@type": "flipt.core.Flag", ...}`, which needs the type registry.
+  const connectJsonClient = () =>
+    createClient(
+      EnvironmentsService,
+      createConnectTransport({
+        baseUrl: server.httpUrl,
+        httpVersion: "1.1",
+        useBinaryFormat: false,
+        jsonOptions: { registry: createRegistry(file_flipt_core_core) },
+      }),
     );
 
   it("creates, reads, updates and deletes over REST, one commit each, visible at once", async () => {
@@ -176,37 +192,42 @@ describe("writes through the environments API on local storage", () => {
     assert.equal(repo.git("log", "-1", "--format=%s"), "delete namespace ops");
   });
 
-  it("creates, updates and deletes over gRPC", async () => {
-    const client = grpcClient();
-    const flag = create(FlagSchema, {
-      key: "grpc-flag",
-      name: "gRPC",
-      type: FlagType.BOOLEAN_FLAG_TYPE,
-      enabled: true,
+  for (const [protocol, makeClient] of [
+    ["gRPC", grpcClient],
+    ["Connect JSON", connectJsonClient],
+  ] as const) {
+    it(`creates, updates and deletes over ${protocol}`, async () => {
+      const client = makeClient();
+      const flag = create(FlagSchema, {
+        key: "grpc-flag",
+        name: "gRPC",
+        type: FlagType.BOOLEAN_FLAG_TYPE,
+        enabled: true,
+      });
+      const created = await client.createResource({
+        environmentKey: "default",
+        namespaceKey: "default",
+        key: "grpc-flag",
+        payload: anyPack(FlagSchema, flag),
+      });
+      assert.equal(created.revision, repo.git("rev-parse", "HEAD"));
+      const fetched = await client.getResource({
+        environmentKey: "default",
+        namespaceKey: "default",
+        typeUrl: "flipt.core.Flag",
+        key: "grpc-flag",
+      });
+      assert.deepEqual(fetched.resource?.payload?.value, toBinary(FlagSchema, flag));
+      const removed = await client.deleteResource({
+        environmentKey: "default",
+        namespaceKey: "default",
+        typeUrl: "flipt.core.Flag",
+        key: "grpc-flag",
+      });
+      assert.equal(removed.revision, repo.git("rev-parse", "HEAD"));
+      assert.equal(repo.git("log", "-1", "--format=%s"), "delete flag default/grpc-flag");
     });
-    const created = await client.createResource({
-      environmentKey: "default",
-      namespaceKey: "default",
-      key: "grpc-flag",
-      payload: anyPack(FlagSchema, flag),
-    });
-    assert.equal(created.revision, repo.git("rev-parse", "HEAD"));
-    const fetched = await client.getResource({
-      environmentKey: "default",
-      namespaceKey: "default",
-      typeUrl: "flipt.core.Flag",
-      key: "grpc-flag",
-    });
-    assert.deepEqual(fetched.resource?.payload?.value, toBinary(FlagSchema, flag));
-    const removed = await client.deleteResource({
-      environmentKey: "default",
-      namespaceKey: "default",
-      typeUrl: "flipt.core.Flag",
-      key: "grpc-flag",
-    });
-    assert.equal(removed.revision, repo.git("rev-parse", "HEAD"));
-    assert.equal(repo.git("log", "-1", "--format=%s"), "delete flag default/grpc-flag");
-  });
+  }
 
   it("refuses a stale revision with Aborted and changes nothing", async () => {
     const head = repo.git("rev-parse", "HEAD");

@@ -70,7 +70,8 @@ const HOP_HEADERS = new Set([
 const PROTOCOL_HEADER = /^(connect-|grpc-)/;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+/** JSON is UTF-8 (RFC 8259 §8.1): a body that is not is refused, never patched with U+FFFD. */
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Serves one REST call the way Flipt's grpc-gateway does: builds the request message from the path, query and
@@ -199,7 +200,12 @@ function buildRequestJson(
 }
 
 function parseBody(bytes: Uint8Array): JsonValue | undefined {
-  const text = decoder.decode(bytes).trim();
+  let text: string;
+  try {
+    text = strictDecoder.decode(bytes).trim();
+  } catch {
+    throw new ConnectError("request body is not valid UTF-8", Code.InvalidArgument);
+  }
   if (text === "") return undefined;
   try {
     return JSON.parse(text) as JsonValue;
