@@ -22,13 +22,15 @@ export interface CreatedEnvironments {
 
 /**
  * The composition root for storage: one source per `storage.<id>` that an environment uses, then one
- * environment per `environments.<key>`. The only place concrete backends are chosen.
+ * environment per `environments.<key>`. The only place concrete backends are chosen. `recover` (the server's
+ * default) undoes what a Pennant killed mid-write left in a repository; commands run beside a server pass false.
  */
 export async function createEnvironments(
   config: Config,
   git: GitRunner,
   logger: Logger,
   env: Readonly<Record<string, string | undefined>> = {},
+  { recover = true }: { readonly recover?: boolean } = {},
 ): Promise<CreatedEnvironments> {
   const sources = new Map<string, FlagSource>();
   try {
@@ -37,7 +39,7 @@ export async function createEnvironments(
       const storage = config.storage[environment.storage] as StorageConfig;
       sources.set(
         environment.storage,
-        await openSource(environment.storage, storage, config.credentials, git, env, logger),
+        await openSource(environment.storage, storage, config.credentials, git, env, logger, recover),
       );
     }
   } catch (error) {
@@ -114,6 +116,7 @@ async function openSource(
   git: GitRunner,
   env: Readonly<Record<string, string | undefined>>,
   logger: Logger,
+  recover: boolean,
 ): Promise<FlagSource> {
   if (storage.remote !== undefined) {
     const credential = storage.credentials === undefined ? undefined : credentials[storage.credentials];
@@ -138,6 +141,7 @@ async function openSource(
       authEnv: async () => ({ ...(await auth.env()), ...tls.env }),
       signature: storage.signature,
       logger: logger.child({ storage: id }),
+      recover,
     });
   }
   switch (storage.backend.type) {
@@ -151,6 +155,7 @@ async function openSource(
         signature: storage.signature,
         rescanIntervalMs: storage.pollInterval,
         logger: logger.child({ storage: id }),
+        recover,
       });
   }
 }

@@ -46,6 +46,8 @@ export interface GitHttpServerOptions {
   readonly auth?: GitHttpAuth;
   /** Serve HTTPS with this PEM certificate and key instead of plain HTTP. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** The port to listen on (to come back on the port of a server that was stopped); default 0, any free port. */
+  readonly port?: number;
 }
 
 /** The username Flipt (and Pennant) sends with an access token. */
@@ -81,7 +83,7 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
       server.off("error", reject);
       resolve();
     });

@@ -28,6 +28,8 @@ export async function withEnvironment<T extends CommandResult>(
     createGitRunner(options.env),
     options.logger,
     options.env,
+    // A command may run beside a server on the same directory: only the server undoes interrupted writes.
+    { recover: false },
   );
   try {
     const environment = options.key === undefined ? environments.default : environments.get(options.key);

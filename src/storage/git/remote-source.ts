@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { ConflictError, ReadOnlyError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
+import { clashingResources } from "../clashing-resources.js";
 import type {
   FlagSource,
+  PreparedWrite,
   RemoteStatus,
   SourceState,
   WritableFlagSource,
@@ -14,12 +16,23 @@ import { commitWrites } from "../local/commit-writes.js";
 import { LocalSource } from "../local/local-source.js";
 import { revisionConflict } from "../revision-conflict.js";
 import { SerialLock } from "../serial-lock.js";
+import { clearStaleLocks } from "./clear-stale-locks.js";
 import { newestTag } from "./newest-tag.js";
 import { readHead } from "./read-head.js";
 import { GitError, type GitRunner } from "./run-git.js";
 
-/** How many times a write is replayed onto a remote head that moved, before it gives up. */
-export const PUSH_ATTEMPTS = 3;
+/**
+ * How many times a write is pushed, replayed each time onto the remote head that moved meanwhile, before it gives
+ * up. Each lost race means another write landed; with several replicas writing at once a write may lose many.
+ */
+export const PUSH_ATTEMPTS = 30;
+
+/**
+ * What git says when a push lost a race: refused as not a fast-forward, or accepted as one and then beaten to the
+ * ref by a push that landed meanwhile (`[remote rejected] main (failed to update ref)`, `cannot lock ref`).
+ */
+const REMOTE_MOVED =
+  /\[rejected\]|non-fast-forward|fetch first|Updates were rejected|\(stale info\)|failed to update ref|cannot lock ref/;
 
 const README = `# Flipt Configuration Repository
 
@@ -45,6 +58,8 @@ export interface RemoteSourceOptions {
   readonly authEnv: () => Promise<Readonly<Record<string, string>>>;
   readonly signature: { readonly name: string; readonly email: string };
   readonly logger: Logger;
+  /** At open, undo what a Pennant killed mid-write left in the clone (see `LocalSourceOptions.recover`). */
+  readonly recover?: boolean | undefined;
   /** Called when the source closes (to remove credential files). */
   readonly onClose?: (() => Promise<void>) | undefined;
 }
@@ -52,8 +67,9 @@ export interface RemoteSourceOptions {
 /**
  * A storage backed by a remote git repository (`storage.<id>.remote`): a clone that is fetched at start and
  * every `poll_interval`, and pushed to on every write. A write that races a push to the remote is replayed on the
- * new head when it touched other files, and refused with Aborted when it touched the same ones. No write is
- * acknowledged that is not on the remote: when the push fails, the local branch goes back to the remote's head.
+ * new head, and refused with Aborted when that would overwrite a flag, segment or namespace changed on the remote
+ * since the write was planned. No write is acknowledged that is not on the remote: when the push fails, the local
+ * branch goes back to the remote's head.
  */
 export class GitRemoteSource implements FlagSource, WritableFlagSource {
   readonly description: string;
@@ -125,13 +141,22 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
   async watch(onChange: () => void, signal: AbortSignal): Promise<void> {
     this.#listeners.add(onChange);
     signal.addEventListener("abort", () => this.#listeners.delete(onChange), { once: true });
+    // A poll still running when the next falls due (a slow remote) is not queued behind: polls would pile up on
+    // the lock, and every write would wait behind all of them.
+    let polling = false;
     const timer = setInterval(() => {
-      this.sync().then(
-        (moved) => {
-          if (moved) onChange();
-        },
-        () => undefined,
-      );
+      if (polling) return;
+      polling = true;
+      this.sync()
+        .then(
+          (moved) => {
+            if (moved) onChange();
+          },
+          () => undefined,
+        )
+        .finally(() => {
+          polling = false;
+        });
     }, this.#options.pollIntervalMs);
     timer.unref();
     this.#timers.add(timer);
@@ -150,14 +175,23 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
       return Promise.reject(new ReadOnlyError(`${this.description} is read-only: it follows tags`));
     }
     return this.#lock.run(async () => {
-      const { git, branch } = this.#options;
-      const base = (await this.read(transaction.directory)).revision;
-      if (transaction.baseRevision !== "" && transaction.baseRevision !== base) {
-        throw revisionConflict(transaction.baseRevision, base);
+      const { git } = this.#options;
+      // Plan the write on the remote's newest head, so that a replica that has just pushed has no head start over
+      // one that must fetch after losing a race (it would win every race, and starve the others). Unreachable?
+      // The push below says so.
+      if (await this.#fetchAndReset().catch(() => false)) {
+        for (const listener of this.#listeners) listener();
+      }
+      const base = await this.read(transaction.directory);
+      if (transaction.baseRevision !== "" && transaction.baseRevision !== base.revision) {
+        throw revisionConflict(transaction.baseRevision, base.revision);
       }
       for (let attempt = 1; ; attempt++) {
-        const state = await this.read(transaction.directory);
+        const state = attempt === 1 ? base : await this.read(transaction.directory);
         const prepared = transaction.prepare(state);
+        if (state.revision !== base.revision) {
+          await this.#refuseClashes(transaction.directory, base.revision, state.revision, prepared);
+        }
         await commitWrites({
           repository: this.#workdir,
           directory: transaction.directory,
@@ -171,32 +205,19 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
         if (pushed === "ok") return readHead(this.#workdir, git);
         // Take our commit back off: the branch must equal the remote's head again.
         await git(this.#workdir, ["reset", "--quiet", "--hard", state.revision]);
-        if (pushed instanceof Error) throw pushed;
-        // The remote moved. Replay onto its new head, unless it changed a file this write touched.
-        await this.#fetch();
-        const paths = prepared.writes.map((write) =>
-          join(transaction.directory, write.path).split("\\").join("/"),
+        if (!pushed.moved) throw pushed.error;
+        // The remote moved: take its new head, and replay the write on it (unless that would overwrite a change
+        // made on the remote since the write's base; see #refuseClashes).
+        this.#options.logger.info(
+          { attempt },
+          "the remote moved during the push; replaying the write on its head",
         );
-        const changed = (
-          await git(this.#workdir, [
-            "diff",
-            "--name-only",
-            state.revision,
-            `refs/remotes/origin/${branch}`,
-            "--",
-            ...paths,
-          ])
-        ).stdout
-          .split("\n")
-          .filter((line) => line !== "");
+        await this.#fetch();
+        // Refused as if it had moved, yet it did not: that is no race, and replaying would not help.
+        if ((await followedRef(this.#options, this.#workdir))?.commit === state.revision) throw pushed.error;
         await this.#resetToRemote();
         // The clone now holds the remote's newer state: environments must load it.
         for (const listener of this.#listeners) listener();
-        if (changed.length > 0) {
-          throw new ConflictError(
-            `${changed.join(", ")} changed on the remote since this write's revision ${state.revision}; read it again and retry`,
-          );
-        }
         if (attempt >= PUSH_ATTEMPTS) {
           throw new UnavailableError(
             `the remote kept moving: gave up after ${PUSH_ATTEMPTS} attempts to push`,
@@ -204,6 +225,49 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
         }
       }
     });
+  }
+
+  /**
+   * Refuses, with Aborted, a write replayed on the remote's newer head (`theirs`) when it would change again a flag,
+   * segment or namespace that changed on the remote since the write's `base`: that change would be lost. Changes
+   * to other resources, even in the same file, are kept and the replay goes ahead.
+   */
+  async #refuseClashes(
+    directory: string,
+    base: string,
+    theirs: string,
+    prepared: PreparedWrite,
+  ): Promise<void> {
+    const files: string[] = [];
+    const clashes: string[] = [];
+    for (const write of prepared.writes) {
+      const path = join(directory, write.path).split("\\").join("/");
+      const before = await this.#show(base, path);
+      const remote = await this.#show(theirs, path);
+      if (before === remote) continue;
+      const found = clashingResources(path, before, remote, write.text);
+      if (found !== undefined && found.length === 0) continue;
+      files.push(path);
+      clashes.push(...(found ?? []));
+    }
+    if (files.length > 0) {
+      throw new ConflictError(
+        `${files.join(", ")} changed on the remote since this write's revision ${base}` +
+          `${clashes.length > 0 ? ` (${clashes.join(", ")})` : ""}; read it again and retry`,
+      );
+    }
+  }
+
+  /** A file's text at a commit, or undefined when the commit has no such file. */
+  async #show(commit: string, path: string): Promise<string | undefined> {
+    try {
+      return (await this.#options.git(this.#workdir, ["show", `${commit}:${path}`])).stdout;
+    } catch (error) {
+      if (error instanceof GitError && /does not exist in|exists on disk, but not in/.test(error.stderr)) {
+        return undefined;
+      }
+      throw error;
+    }
   }
 
   async close(): Promise<void> {
@@ -215,8 +279,8 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
     await this.#options.onClose?.();
   }
 
-  /** Pushes HEAD to the branch: "ok", "moved" when the remote is ahead, or the error to report. */
-  async #push(): Promise<"ok" | "moved" | Error> {
+  /** Pushes HEAD to the branch: "ok", or the error to report, `moved` when git says the remote moved. */
+  async #push(): Promise<"ok" | { readonly error: Error; readonly moved: boolean }> {
     try {
       await this.#remoteGit(["push", "--quiet", "origin", `HEAD:refs/heads/${this.#options.branch}`]);
       await this.#options.git(this.#workdir, [
@@ -227,9 +291,7 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
       return "ok";
     } catch (error) {
       const text = error instanceof GitError ? error.stderr : String(error);
-      if (/\[rejected\]|non-fast-forward|fetch first|Updates were rejected|\(stale info\)/.test(text))
-        return "moved";
-      return remoteError("push to", this.#options.remote, error);
+      return { error: remoteError("push to", this.#options.remote, error), moved: REMOTE_MOVED.test(text) };
     }
   }
 
@@ -282,6 +344,11 @@ async function prepareClone(
   await mkdir(workdir, { recursive: true });
   if (!(await exists(join(workdir, ".git")))) {
     await run(["init", "--quiet", "--initial-branch", branch]);
+  }
+  if (options.recover === true) {
+    const locks = await clearStaleLocks(workdir);
+    if (locks.length > 0)
+      options.logger.warn({ workdir, locks }, "removed lock files left by a git that died");
   }
   const remotes = (await run(["remote"])).stdout.split("\n");
   await run(
@@ -386,6 +453,7 @@ function openLocal(options: RemoteSourceOptions, workdir: string): Promise<Local
     signature: options.signature,
     rescanIntervalMs: options.pollIntervalMs,
     logger: options.logger,
+    recover: options.recover,
   });
 }
 
@@ -394,7 +462,13 @@ function remoteError(action: string, remote: string, error: unknown): Error {
   const detail =
     error instanceof GitError ? error.stderr.trim().split("\n").slice(-2).join(" ") : String(error);
   const message = `${action} ${remote} failed: ${detail}`;
-  if (/Authentication failed|could not read Username|Permission denied|403|401/.test(detail)) {
+  // A credential helper's refusal is typed already; git's is matched by its own words ("returned error: 403"),
+  // never by a bare number: the port in "Failed to connect to 127.0.0.1 port 40123" would make an unreachable
+  // remote look like a credential problem.
+  if (
+    error instanceof UnauthenticatedError ||
+    /Authentication failed|could not read Username|Permission denied|returned error: 40[13]\b/.test(detail)
+  ) {
     return new UnauthenticatedError(message, { cause: error });
   }
   return new UnavailableError(message, { cause: error });

@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConflictError } from "../../domain/errors.js";
 import type { FileWrite } from "../flag-source.js";
@@ -41,6 +41,10 @@ export async function commitWrites(options: CommitOptions): Promise<void> {
   const tracked = new Set(
     paths.filter((_, index) => options.existing.has((options.writes[index] as FileWrite).path)),
   );
+  // Say which paths are about to change, so that a process killed half-way is undone at the next start.
+  const journal = await journalPath(repository, git);
+  await writeFile(`${journal}.tmp`, JSON.stringify({ paths }));
+  await rename(`${journal}.tmp`, journal);
   try {
     for (const [index, write] of options.writes.entries()) {
       const file = join(repository, paths[index] as string);
@@ -72,8 +76,50 @@ export async function commitWrites(options: CommitOptions): Promise<void> {
     ]);
   } catch (error) {
     await restore(repository, paths, tracked, git);
+    await rm(journal, { force: true });
     throw error;
   }
+  await rm(journal, { force: true });
+}
+
+/** Where a write in progress lists its paths: a file in the repository's git directory. */
+async function journalPath(repository: string, git: GitRunner): Promise<string> {
+  const dotGit = join(repository, ".git");
+  const isDirectory = await stat(dotGit).then(
+    (found) => found.isDirectory(),
+    () => false,
+  );
+  // A linked worktree has a .git file naming its git directory: ask git where that is.
+  const gitDir = isDirectory
+    ? dotGit
+    : (await git(repository, ["rev-parse", "--absolute-git-dir"])).stdout.trim();
+  return join(gitDir, "pennant-write-in-progress");
+}
+
+/**
+ * Undoes a write that a killed process left half-done, as the journal of `commitWrites` names it: its paths are
+ * put back as HEAD has them, in the index and the working tree (so a write that was committed stays, and one that
+ * was not is gone: it was never acknowledged). Run it when opening a repository, after stale locks are cleared.
+ * Resolves with the paths restored, or an empty list when no write was interrupted.
+ */
+export async function undoInterruptedWrite(repository: string, git: GitRunner): Promise<string[]> {
+  const journal = await journalPath(repository, git);
+  let text: string;
+  try {
+    text = await readFile(journal, "utf8");
+  } catch {
+    await rm(`${journal}.tmp`, { force: true });
+    return [];
+  }
+  const paths = (JSON.parse(text) as { paths: string[] }).paths;
+  const inHead = new Set(
+    (await git(repository, ["ls-tree", "-r", "--name-only", "HEAD", "--", ...paths])).stdout
+      .split("\n")
+      .filter((line) => line !== ""),
+  );
+  await restore(repository, paths, inHead, git);
+  await rm(journal, { force: true });
+  return paths;
 }
 
 /** Puts the paths back as HEAD has them: tracked files checked out, new files removed. */

@@ -8,12 +8,13 @@ import type {
   WritableFlagSource,
   WriteTransaction,
 } from "../flag-source.js";
+import { clearStaleLocks } from "../git/clear-stale-locks.js";
 import { readHead } from "../git/read-head.js";
 import type { GitRunner } from "../git/run-git.js";
 import { revisionConflict } from "../revision-conflict.js";
 import { findIndexPath, selectFeaturePaths } from "../select-feature-paths.js";
 import { SerialLock } from "../serial-lock.js";
-import { commitWrites } from "./commit-writes.js";
+import { commitWrites, undoInterruptedWrite } from "./commit-writes.js";
 import { walkFiles } from "./walk-files.js";
 import { isScratchFile, type TreeWatcher, watchTree } from "./watch-tree.js";
 
@@ -29,6 +30,12 @@ export interface LocalSourceOptions {
   /** The backstop: the tree is re-read this often even if the watcher saw nothing. */
   readonly rescanIntervalMs: number;
   readonly logger: Logger;
+  /**
+   * At open, undo what a Pennant process killed in the middle of a write left behind: git's lock files and
+   * half-written files (see `clearStaleLocks`, `undoInterruptedWrite`). Only for the process that owns the
+   * directory (the server), never for a command run beside it, which would break the server's write in progress.
+   */
+  readonly recover?: boolean | undefined;
 }
 
 /**
@@ -56,12 +63,22 @@ export class LocalSource implements FlagSource, WritableFlagSource {
       await git(path, ["init", "--quiet", "--initial-branch", branch]);
       options.logger.info({ path }, "initialised a git repository for local storage");
     }
+    if (options.recover === true) {
+      const locks = await clearStaleLocks(path);
+      if (locks.length > 0)
+        options.logger.warn({ path, locks }, "removed lock files left by a git that died");
+    }
     const head = await git(path, ["rev-parse", "--verify", "--quiet", "HEAD"]).catch(() => undefined);
     if (head === undefined) {
       await git(path, [
         ...["-c", `user.name=${signature.name}`, "-c", `user.email=${signature.email}`],
         ...["commit", "--quiet", "--allow-empty", "--message", "initialise flag state repository"],
       ]);
+    }
+    if (options.recover === true) {
+      const undone = await undoInterruptedWrite(path, git);
+      if (undone.length > 0)
+        options.logger.warn({ path, paths: undone }, "undid a write that was interrupted");
     }
     return new LocalSource(options);
   }
