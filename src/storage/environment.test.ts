@@ -67,6 +67,40 @@ describe("Environment", () => {
       await environment.stop();
     });
 
+    it("clears the error when a read that failed is put right and the served state is back", async () => {
+      // A source whose read can fail outright (a broken `.flipt.yml`) and then give the very state it gave before.
+      const files = [{ path: "features.yaml", bytes: encode("flags:\n  - key: a\n    name: A\n") }];
+      let broken = false;
+      const source = {
+        description: "flaky",
+        read: async () => {
+          if (broken) throw new Error("invalid .flipt.yml: include: [");
+          return { revision: "r1", files };
+        },
+        watch: async () => {},
+        close: async () => {},
+      };
+      const environment = new Environment({
+        key: "default",
+        isDefault: true,
+        storage: "default",
+        directory: "",
+        ref: "main",
+        source,
+        logger,
+      });
+      await environment.start();
+      const good = environment.snapshot;
+      broken = true;
+      await environment.reload();
+      assert.match(environment.status.lastError?.message ?? "", /flipt\.yml/);
+      broken = false;
+      await environment.reload();
+      assert.equal(environment.status.lastError, undefined);
+      assert.equal(environment.snapshot, good, "the same state: nothing rebuilt");
+      await environment.stop();
+    });
+
     it("reads only its own directory", async () => {
       const source = new MemorySource([
         ["prod/features.yaml", encode("flags:\n  - key: p\n    name: P\n")],

@@ -83,6 +83,8 @@ export class Environment {
   #loadedAt: string | undefined;
   #lastError: LoadError | undefined;
   #fingerprint: string | undefined;
+  /** The fingerprint of the state `#snapshot` was built from. */
+  #servedFingerprint: string | undefined;
   #parsed: ParseCache | undefined;
   /** The tail of this environment's queue of loads and writes: they never overlap. */
   #tail: Promise<unknown> = Promise.resolve();
@@ -223,6 +225,7 @@ export class Environment {
       this.#logger.warn(segment, "skipping segment with malformed constraint");
     }
     this.#fingerprint = fingerprint;
+    this.#servedFingerprint = fingerprint;
     this.#snapshot = snapshot;
     this.#loadedAt = snapshot.builtAt;
     this.#lastError = undefined;
@@ -240,7 +243,11 @@ export class Environment {
     try {
       const state = await this.#source.read(this.directory);
       const fingerprint = `${state.revision}:${contentHash(state.files)}`;
-      if (fingerprint === this.#fingerprint) return;
+      if (fingerprint === this.#fingerprint) {
+        // Back to the state being served after a read that failed (a broken `.flipt.yml` put right): no error now.
+        if (fingerprint === this.#servedFingerprint) this.#lastError = undefined;
+        return;
+      }
       this.#fingerprint = fingerprint;
       const build = buildSnapshot(state, new Date(), this.#parsed);
       this.#parsed = build.parsed;
