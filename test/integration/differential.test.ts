@@ -16,6 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { FliptClient } from "@flipt-io/flipt-client-js";
 import { bucketBounds } from "../../src/engine/bucketing.js";
 import { createEvaluator } from "../../src/index.js";
+import { createSeededRandom, type SeededRandom } from "../helpers/seeded-random.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
 
@@ -31,29 +32,7 @@ const seeds = [
   ),
 ];
 
-/** mulberry32: a small, fast, seedable PRNG; good enough to pick test data. */
-function createRandom(seed: number) {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T;
-  const chance = (p: number): boolean => next() < p;
-  const sample = <T>(items: readonly T[], count: number): T[] => {
-    const pool = [...items];
-    const chosen: T[] = [];
-    while (chosen.length < count && pool.length > 0)
-      chosen.push(pool.splice(int(0, pool.length - 1), 1)[0] as T);
-    return chosen;
-  };
-  return { int, pick, chance, sample };
-}
-type Random = ReturnType<typeof createRandom>;
+type Random = SeededRandom;
 
 const PLANS = ["free", "pro", "beta", "enterprise"];
 const EMAILS = ["alice@example.com", "bob@corp.io", "carol@example.org", "dave@corp.io"];
@@ -277,7 +256,7 @@ describe("differential: Pennant's server vs Flipt's client engine on random flag
   before(async () => {
     const files: Record<string, string> = {};
     for (const seed of seeds) {
-      const random = createRandom(seed);
+      const random = createSeededRandom(seed);
       const document = generateDocument(random, `seed-${seed}`);
       documents.set(seed, document);
       contexts.set(seed, generateContexts(random));
