@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtemp, rename, rm } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -20,6 +20,39 @@ async function flagEnabled(server: TestServer, namespace: string, key: string) {
     body: JSON.stringify({ namespaceKey: namespace, flagKey: key, entityId: "e" }),
   });
   return response.status === 200 ? ((await response.json()) as { enabled: boolean }).enabled : undefined;
+}
+
+/**
+ * Makes the next push to `bare` lose a race: a pre-receive hook, run once, lands a commit of `files` on main (as
+ * another replica's push would) while the push waits for the ref, which git then refuses with
+ * `[remote rejected] main (failed to update ref)`.
+ */
+async function raceNextPush(bare: string, files: Record<string, string>): Promise<void> {
+  const lines = [
+    "#!/bin/sh",
+    "cat >/dev/null",
+    "unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "export GIT_AUTHOR_NAME=race GIT_AUTHOR_EMAIL=race@example.com GIT_COMMITTER_NAME=race GIT_COMMITTER_EMAIL=race@example.com",
+    'export GIT_INDEX_FILE="$PWD/race-index"',
+    "head=$(git rev-parse refs/heads/main) || exit 1",
+    'git read-tree "$head" || exit 1',
+  ];
+  for (const [path, text] of Object.entries(files)) {
+    const blob = execFileSync("git", ["hash-object", "-w", "--stdin"], {
+      cwd: bare,
+      input: text,
+      encoding: "utf8",
+    });
+    lines.push(`git update-index --add --cacheinfo "100644,${blob.trim()},${path}" || exit 1`);
+  }
+  lines.push(
+    "tree=$(git write-tree) || exit 1",
+    'commit=$(git commit-tree -m "raced inside the remote" -p "$head" "$tree") || exit 1',
+    'git update-ref refs/heads/main "$commit" "$head" || exit 1',
+    'rm -f "$GIT_INDEX_FILE" "$0"',
+    "",
+  );
+  await writeFile(join(bare, "hooks", "pre-receive"), lines.join("\n"), { mode: 0o755 });
 }
 
 describe("a git remote over file://, polled", () => {
@@ -121,21 +154,49 @@ describe("a git remote over file://", () => {
     assert.deepEqual(remote.log().slice(0, 2), ["update flag ops/o1", "outside change"]);
   });
 
-  it("refuses a write whose file changed on the remote, with Aborted naming the file", async () => {
-    const outsideHead = await remote.push({ "ops/features.yaml": flagFile("ops", "o1", true) });
+  it("refuses a write whose flag changed on the remote during its push, with Aborted naming file and flag", async () => {
+    await raceNextPush(remote.bare, { "ops/features.yaml": flagFile("ops", "o1", true) });
     const response = await write("ops", "o1", false);
     assert.equal(response.status, 409);
     assert.match(
       ((await response.json()) as FliptError).message,
-      /ops\/features\.yaml changed on the remote/,
+      /^resource type "flipt.core.Flag": ops\/features\.yaml changed on the remote since this write's revision [0-9a-f]{40} \(flag ops\/o1\); read it again and retry$/,
     );
-    assert.equal(
-      execFileSync("git", ["rev-parse", "main"], { cwd: remote.bare, encoding: "utf8" }).trim(),
-      outsideHead,
-    );
+    assert.equal(remote.log()[0], "raced inside the remote");
     await waitFor(async () => ((await enabled("ops", "o1")) === true ? true : undefined), {
       what: "the remote's state",
     });
+  });
+
+  it("replays a write whose push lost the race to a change of another flag in the same file", async () => {
+    const twoFlags = `${flagFile("ops", "o1", true)}  - key: o2\n    name: o2\n    type: BOOLEAN_FLAG_TYPE\n    enabled: true\n`;
+    await raceNextPush(remote.bare, { "ops/features.yaml": twoFlags });
+    const response = await write("ops", "o1", false);
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.deepEqual(remote.log().slice(0, 2), ["update flag ops/o1", "raced inside the remote"]);
+    assert.match(
+      remote.show("ops/features.yaml"),
+      /key: o1\n(?:.*\n){2}\s+enabled: false\n\s+- key: o2\n(?:.*\n){2}\s+enabled: true/,
+    );
+  });
+
+  it("answers Unavailable at once when the remote cannot update the ref though nothing moved it", async () => {
+    // A stale lock on the remote: the push is refused with `failed to update ref`, as a lost race is, but the
+    // remote's head did not move, so replaying cannot help.
+    const lock = join(remote.bare, "refs", "heads", "main.lock");
+    await writeFile(lock, "");
+    const head = remote.log()[0];
+    try {
+      const response = await write("ops", "o2", true);
+      assert.equal(response.status, 503);
+      assert.match(
+        ((await response.json()) as FliptError).message,
+        /push to file:\/\/.* failed: .*\(failed to update ref\)/,
+      );
+      assert.equal(remote.log()[0], head);
+    } finally {
+      await rm(lock);
+    }
   });
 
   it("answers Unavailable while the remote is down, without diverging, and recovers", async () => {
