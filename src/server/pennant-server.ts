@@ -5,7 +5,7 @@ import { HealthStatus } from "../api/health-service.js";
 import type { Config } from "../config/config.js";
 import { setFeaturesLimits } from "../format/limits.js";
 import { createGitRunner } from "../storage/git/run-git.js";
-import { VERSION } from "../version.js";
+import { readBuildStamp, VERSION } from "../version.js";
 import { createEnvironments } from "./create-environments.js";
 import { jwtAuthenticatorFor } from "./jwt-authenticator-for.js";
 import { type Listener, listenGrpc, listenHttp } from "./listeners.js";
@@ -74,8 +74,7 @@ export class PennantServer {
       authentication: config.authentication,
       build: {
         version: VERSION,
-        commit: "",
-        buildDate: "",
+        ...readBuildStamp(),
         runtimeVersion: process.version,
         authenticationRequired: config.authentication.required,
         readOnly: Object.values(config.storage).every((storage) => storage.readOnly),
