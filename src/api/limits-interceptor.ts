@@ -1,5 +1,11 @@
 import { Buffer } from "node:buffer";
-import type { Interceptor } from "@connectrpc/connect";
+import type {
+  Interceptor,
+  StreamRequest,
+  StreamResponse,
+  UnaryRequest,
+  UnaryResponse,
+} from "@connectrpc/connect";
 import { LimitExceededError, ValidationError } from "../domain/errors.js";
 import { clientAddressKey } from "./context-keys.js";
 
@@ -50,13 +56,19 @@ export function createLimitsInterceptor(limits: RequestLimits): Interceptor {
     else openByClient.set(client, left);
   };
 
-  return (next) => async (req) => {
+  return (next) => (req) => {
     if (!req.stream) {
       for (const [field, context] of contextsOf(req.method.input.typeName, req.message)) {
         checkContext(field, context, limits);
       }
     }
-    if (req.method.methodKind !== "server_streaming") return next(req);
+    return req.method.methodKind === "server_streaming" ? openStream(next, req) : next(req);
+  };
+
+  async function openStream(
+    next: Parameters<Interceptor>[0],
+    req: UnaryRequest | StreamRequest,
+  ): Promise<UnaryResponse | StreamResponse> {
     const client = req.contextValues.get(clientAddressKey);
     if (open >= limits.maxStreams) {
       throw new LimitExceededError(`${open} streams are open, the most allowed (limits.max_streams)`);
@@ -91,7 +103,7 @@ export function createLimitsInterceptor(limits: RequestLimits): Interceptor {
       done();
       throw error;
     }
-  };
+  }
 }
 
 function checkContext(field: string, context: Context, limits: RequestLimits): void {
