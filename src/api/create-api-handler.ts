@@ -22,6 +22,7 @@ import { createHttpHandler, type NodeHandler } from "./http-handler.js";
 import type { JwtAuthenticator } from "./jwt-authenticator.js";
 import { createLimitsInterceptor, type RequestLimits } from "./limits-interceptor.js";
 import { type BuildInfo, createMetadataService } from "./meta-service.js";
+import { createMetrics } from "./metrics.js";
 import { ofrepErrorBody } from "./ofrep-error.js";
 import { createOfrepService } from "./ofrep-service.js";
 import { registerReflection } from "./reflection.js";
@@ -29,6 +30,9 @@ import { createRequestInterceptor } from "./request-interceptor.js";
 import { createTokenAuthenticator, nodeHeaders, type StaticToken } from "./static-tokens.js";
 import { createStatusService } from "./status-service.js";
 import { createWebhookSync, SYNC_PATH } from "./webhook-sync.js";
+
+/** Prometheus's scrape path; open, as in Flipt. */
+const METRICS_PATH = /^\/metrics\/?$/;
 
 /** Every service Pennant serves, in the order reflection lists them. */
 export const SERVICES: readonly DescService[] = [
@@ -62,6 +66,8 @@ export interface ApiHandlerOptions {
   readonly jwt?: JwtAuthenticator | undefined;
   /** `authentication.required` and `authentication.exclude`; nothing is enforced when absent. */
   readonly authentication?: Pick<AuthPolicy, "required" | "exclude">;
+  /** `metrics.enabled`: serve `GET /metrics` and count every call. */
+  readonly metrics?: boolean;
 }
 
 /**
@@ -92,6 +98,17 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
   const tokens =
     options.staticTokens === undefined ? undefined : createTokenAuthenticator(options.staticTokens);
   const sync = createWebhookSync(options.environments, tokens);
+  const { environments } = options;
+  const metrics =
+    options.metrics === true
+      ? createMetrics((requested) =>
+          requested === null || requested === ""
+            ? environments.default.key
+            : environments.get(requested) === undefined
+              ? ""
+              : requested,
+        )
+      : undefined;
   const authentication = options.authentication ?? {
     required: false,
     exclude: { evaluation: false, ofrep: false },
@@ -110,6 +127,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     ],
     registry: createRegistry(file_flipt_core_core, ...SERVICES.map((service) => service.file)),
     interceptors: [
+      ...(metrics === undefined ? [] : [metrics.interceptor]),
       createRequestInterceptor(options.logger),
       createAuthInterceptor({ ...authentication, tokens, jwt: options.jwt }),
       createLimitsInterceptor(options.limits),
@@ -118,6 +136,19 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     cors: options.cors,
     errorBody: ofrepErrorBody,
     rawRoutes: [
+      ...(metrics === undefined
+        ? []
+        : [
+            {
+              method: "GET",
+              path: METRICS_PATH,
+              handle: async () => ({
+                status: 200,
+                headers: new Headers({ "content-type": metrics.registry.contentType }),
+                body: new TextEncoder().encode(await metrics.registry.metrics()),
+              }),
+            },
+          ]),
       {
         method: "POST",
         path: SYNC_PATH,

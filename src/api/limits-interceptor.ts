@@ -8,6 +8,7 @@ import type {
 } from "@connectrpc/connect";
 import { LimitExceededError, ValidationError } from "../domain/errors.js";
 import { clientAddressKey } from "./context-keys.js";
+import { whenStreamEnds } from "./when-stream-ends.js";
 
 /** Limits on what one call may carry and on how many streams may be open (`limits.*`). */
 export interface RequestLimits {
@@ -81,26 +82,15 @@ export function createLimitsInterceptor(limits: RequestLimits): Interceptor {
     }
     open++;
     openByClient.set(client, mine + 1);
-    // Given back once: when the stream ends or fails, or when the call is aborted (a client gone before the first
-    // message never starts the stream, so its `finally` would not run).
-    let held = true;
-    const done = () => {
-      if (!held) return;
-      held = false;
-      req.signal.removeEventListener("abort", done);
-      release(client);
-    };
-    req.signal.addEventListener("abort", done);
-    if (req.signal.aborted) done();
     try {
       const response = await next(req);
       if (!response.stream) {
-        done();
+        release(client);
         return response;
       }
-      return { ...response, message: releasing(response.message, done) };
+      return { ...response, message: whenStreamEnds(response.message, req.signal, () => release(client)) };
     } catch (error) {
-      done();
+      release(client);
       throw error;
     }
   }
@@ -128,13 +118,5 @@ function checkContext(field: string, context: Context, limits: RequestLimits): v
         );
       }
     }
-  }
-}
-
-async function* releasing<T>(messages: AsyncIterable<T>, release: () => void): AsyncIterable<T> {
-  try {
-    yield* messages;
-  } finally {
-    release();
   }
 }

@@ -69,6 +69,7 @@ export class PennantServer {
       includeFlagMetadata: config.evaluation.includeFlagMetadata,
       maxBatchSize: config.evaluation.maxBatchSize,
       limits: config.limits,
+      metrics: config.metrics.enabled,
       staticTokens,
       jwt,
       authentication: config.authentication,
