@@ -150,7 +150,9 @@ export function createMetrics(environmentLabel: (requested: string | null) => st
     };
     m.started.inc(rpc);
     if (!req.stream) m.received.inc(rpc);
-    const message = (req.stream ? (req.message as Replayed<unknown>).first : req.message) as {
+    // A bidi stream (reflection) has no one message to read: no keys.
+    const message = ((req.stream ? (req.message as Partial<Replayed<unknown>>).first : req.message) ??
+      {}) as {
       environmentKey?: string;
       namespaceKey?: string;
       key?: string;
