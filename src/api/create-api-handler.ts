@@ -101,12 +101,21 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
   const { environments } = options;
   const metrics =
     options.metrics === true
-      ? createMetrics((requested) =>
-          requested === null || requested === ""
-            ? environments.default.key
-            : environments.get(requested) === undefined
-              ? ""
-              : requested,
+      ? createMetrics(
+          (requested) =>
+            requested === null || requested === ""
+              ? environments.default.key
+              : environments.get(requested) === undefined
+                ? ""
+                : requested,
+          async () => {
+            const counts = new Map<string, number>();
+            for (const environment of environments.list()) {
+              const status = await environment.remoteStatus();
+              if (status !== undefined) counts.set(environment.key, status.fetchErrors);
+            }
+            return counts;
+          },
         )
       : undefined;
   const authentication = options.authentication ?? {

@@ -42,7 +42,10 @@ interface EvaluationOutcome {
  * flag (an error is counted with empty namespace and flag), and never an entity id or a context value. Each
  * series carries Flipt v2's `flipt_*` label names and, for the published dashboards, their older short names.
  */
-export function createMetrics(environmentLabel: (requested: string | null) => string): Metrics {
+export function createMetrics(
+  environmentLabel: (requested: string | null) => string,
+  fetchErrors: () => Promise<ReadonlyMap<string, number>>,
+): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const counter = (name: string, help: string, labelNames: readonly string[]) =>
@@ -117,6 +120,26 @@ export function createMetrics(environmentLabel: (requested: string | null) => st
     ]),
     updateErrors: counter("flipt_git_update_errors_total", "Writes that failed.", ["flipt_environment"]),
     updateLatency: ms("flipt_git_update_latency_milliseconds", "Write latency, push included.", [
+      "flipt_environment",
+    ]),
+    pollErrors: new Counter({
+      name: "flipt_git_poll_errors_total",
+      help: "Fetches from a remote that failed (polls, webhook syncs, fetches before writes).",
+      labelNames: ["flipt_environment"],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const [environment, count] of await fetchErrors())
+          this.inc({ flipt_environment: environment }, count);
+      },
+    }),
+    // Pennant notifies streams in-process and has no branch environments: these stay at zero.
+    subscriberErrors: counter(
+      "flipt_git_update_subscribers_errors_total",
+      "Failures to tell subscribers of an update (none in Pennant).",
+      ["flipt_environment"],
+    ),
+    branches: counter("flipt_git_branches_total", "Branch environments created (not supported).", [
       "flipt_environment",
     ]),
     serverErrors: counter("flipt_server_errors_total", "Calls that failed by the server's fault.", RPC),

@@ -46,6 +46,8 @@ export interface RemoteStatus {
   readonly remoteRevision: string | undefined;
   /** Commits the served state is behind that head. */
   readonly behind: number;
+  /** Fetches (polls, webhook syncs, fetches before writes) that failed since the server started. */
+  readonly fetchErrors: number;
 }
 
 /** One file to write in a transaction: its path relative to the environment directory, and its new text. */

@@ -3,11 +3,13 @@
  * bounded labels (no entity ids, context values or unknown keys), process metrics, and `metrics.enabled: false`.
  */
 import assert from "node:assert/strict";
+import { rename } from "node:fs/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { EvaluationService } from "../../src/gen/flipt/evaluation/evaluation_pb.js";
+import { createRemote, flagFile } from "../helpers/outside-remote.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -185,6 +187,33 @@ describe("GET /metrics", () => {
     assert.equal(sample(text, "flipt_git_views_total", { flipt_environment: "default" }), 1);
     assert.equal(sample(text, "flipt_git_updates_total", { flipt_environment: "default" }), 1);
     assert.equal(sample(text, "flipt_git_update_errors_total", { flipt_environment: "default" }) ?? 0, 0);
+  });
+
+  it("counts failed fetches from a remote", async () => {
+    const remote = await createRemote({ "default/features.yaml": flagFile("default", "beta", true) });
+    const token = "metrics-test-token";
+    const withRemote = await startTestServer({
+      FLIPT_STORAGE_DEFAULT_REMOTE: remote.url,
+      FLIPT_STORAGE_DEFAULT_POLL_INTERVAL: "1h",
+      FLIPT_AUTHENTICATION_METHODS_TOKEN_ENABLED: "true",
+      FLIPT_AUTHENTICATION_METHODS_TOKEN_STORAGE_TOKENS_CI_CREDENTIAL: token,
+    });
+    try {
+      const sync = () =>
+        fetch(`${withRemote.httpUrl}/api/v2/environments/default/sync`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+        });
+      assert.equal((await sync()).status, 200);
+      await rename(remote.bare, `${remote.bare}.gone`);
+      assert.equal((await sync()).status, 503);
+      assert.equal((await sync()).status, 503);
+      const text = await (await fetch(`${withRemote.httpUrl}/metrics`)).text();
+      assert.equal(sample(text, "flipt_git_poll_errors_total", { flipt_environment: "default" }), 2);
+    } finally {
+      await withRemote.stop();
+      await remote.remove();
+    }
   });
 
   it("is not served with metrics.enabled: false", async () => {

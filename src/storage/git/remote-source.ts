@@ -82,6 +82,7 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
   readonly #listeners = new Set<() => void>();
   #lastFetchAt: string | undefined;
   #lastFetchError: string | undefined;
+  #fetchErrors = 0;
 
   private constructor(options: RemoteSourceOptions, workdir: string, temporary: boolean, local: LocalSource) {
     this.#options = options;
@@ -126,6 +127,7 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
       lastFetchError: this.#lastFetchError,
       remoteRevision,
       behind: Number(count?.stdout.trim() ?? "0"),
+      fetchErrors: this.#fetchErrors,
     };
   }
 
@@ -303,6 +305,7 @@ export class GitRemoteSource implements FlagSource, WritableFlagSource {
     } catch (error) {
       const failure = remoteError("fetch from", this.#options.remote, error);
       this.#lastFetchError = failure.message;
+      this.#fetchErrors++;
       this.#options.logger.warn({ remote: this.#options.remote, err: failure.message }, "fetch failed");
       throw failure;
     }
