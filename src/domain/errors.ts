@@ -61,6 +61,14 @@ export class UnavailableError extends Error {
   override readonly name: string = "UnavailableError";
 }
 
+/**
+ * A remote refused the server's own credentials (git, a GitHub App). Unavailable to API callers, whose own
+ * credentials are not in question: never a 401 that would send them looking at their token.
+ */
+export class RemoteCredentialsError extends UnavailableError {
+  override readonly name: string = "RemoteCredentialsError";
+}
+
 /** The caller did not prove who it is. */
 export class UnauthenticatedError extends Error {
   override readonly name: string = "UnauthenticatedError";

@@ -81,7 +81,7 @@ describe("a git remote over http with basic credentials", () => {
         /initial fetch from http:\/\/127\.0\.0\.1:\d+\/flags\.git failed: .*Authentication failed/,
       );
       assert.doesNotMatch(error.message, /wrong-password/);
-      assert.equal(error.name, "UnauthenticatedError");
+      assert.equal(error.name, "RemoteCredentialsError");
       return true;
     });
   });
@@ -148,10 +148,10 @@ describe("a git remote over http with GitHub App credentials", () => {
     assert.ok(http.requests.every((request) => !request.url.includes(endpoint.issued[0] ?? "<none>")));
   });
 
-  it("fails start-up with Unauthenticated when GitHub refuses the app's JWT", async () => {
+  it("fails start-up naming the credentials when GitHub refuses the app's JWT", async () => {
     const other = appKeyPair("pkcs8");
     await assert.rejects(startTestServer(credentials(other.privateKey)), (error: Error) => {
-      assert.equal(error.name, "UnauthenticatedError");
+      assert.equal(error.name, "RemoteCredentialsError");
       assert.match(error.message, /answered 401: A JSON web token could not be decoded \(bad signature\)/);
       assert.doesNotMatch(error.message, /PRIVATE KEY/);
       return true;

@@ -6,7 +6,7 @@ import {
   type GitHubTokenEndpointFake,
   startGitHubTokenEndpointFake,
 } from "../../../test/helpers/github-token-endpoint-fake.js";
-import { UnauthenticatedError, UnavailableError, ValidationError } from "../../domain/errors.js";
+import { RemoteCredentialsError, UnavailableError, ValidationError } from "../../domain/errors.js";
 import { createGitHubAppTokens, TOKEN_REFRESH_MARGIN_MS } from "./github-app-token.js";
 
 const { privateKey, publicKey } = appKeyPair();
@@ -48,18 +48,18 @@ describe("createGitHubAppTokens", () => {
     }
   });
 
-  it("is refused with Unauthenticated when the key is not the app's, naming the endpoint's reason", async () => {
+  it("is refused as a credentials error when the key is not the app's, naming the endpoint's reason", async () => {
     const other = appKeyPair("pkcs8");
     const tokens = createGitHubAppTokens({ ...APP, privateKey: other.privateKey, apiUrl: endpoint.apiUrl });
     await assert.rejects(tokens.token(), (error: unknown) => {
-      assert.ok(error instanceof UnauthenticatedError);
+      assert.ok(error instanceof RemoteCredentialsError);
       assert.match(error.message, /answered 401: A JSON web token could not be decoded \(bad signature\)/);
       return true;
     });
     assert.match(endpoint.refusals.at(-1) ?? "", /bad signature/);
   });
 
-  it("is refused with Unauthenticated for another app's client id or installation", async () => {
+  it("is refused as a credentials error for another app's client id or installation", async () => {
     const wrongApp = createGitHubAppTokens({
       ...APP,
       clientId: "Iv1.other",
@@ -73,7 +73,7 @@ describe("createGitHubAppTokens", () => {
       privateKey,
       apiUrl: endpoint.apiUrl,
     });
-    await assert.rejects(wrongInstallation.token(), UnauthenticatedError);
+    await assert.rejects(wrongInstallation.token(), RemoteCredentialsError);
   });
 
   it("reports an unreachable API as Unavailable, naming it", async () => {

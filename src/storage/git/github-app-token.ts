@@ -5,7 +5,7 @@
  * token until shortly before it expires. The token then authenticates git over HTTP like an access token.
  */
 import { createPrivateKey, type KeyObject, sign } from "node:crypto";
-import { UnauthenticatedError, UnavailableError, ValidationError } from "../../domain/errors.js";
+import { RemoteCredentialsError, UnavailableError, ValidationError } from "../../domain/errors.js";
 
 /** GitHub's API when `api_url` is not set (GitHub Enterprise Server uses `https://<host>/api/v3`). */
 const GITHUB_API_URL = "https://api.github.com";
@@ -73,7 +73,7 @@ export function createGitHubAppTokens(options: GitHubAppTokenOptions): GitHubApp
       const reason = typeof body.message === "string" ? `: ${body.message.slice(0, 200)}` : "";
       const message = `github_app: ${endpoint} answered ${response.status}${reason}`;
       if (response.status === 401 || response.status === 403 || response.status === 404) {
-        throw new UnauthenticatedError(message);
+        throw new RemoteCredentialsError(message);
       }
       throw new UnavailableError(message);
     }

@@ -2,7 +2,12 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { ConflictError, ReadOnlyError, UnauthenticatedError, UnavailableError } from "../../domain/errors.js";
+import {
+  ConflictError,
+  ReadOnlyError,
+  RemoteCredentialsError,
+  UnavailableError,
+} from "../../domain/errors.js";
 import { clashingResources } from "../clashing-resources.js";
 import type {
   FlagSource,
@@ -460,7 +465,7 @@ function openLocal(options: RemoteSourceOptions, workdir: string): Promise<Local
   });
 }
 
-/** A remote failure as the API reports it: Unauthenticated for credential problems, else Unavailable. */
+/** A remote failure as the API reports it: Unavailable, as RemoteCredentialsError when the credentials were refused. */
 function remoteError(action: string, remote: string, error: unknown): Error {
   const detail =
     error instanceof GitError ? error.stderr.trim().split("\n").slice(-2).join(" ") : String(error);
@@ -469,10 +474,10 @@ function remoteError(action: string, remote: string, error: unknown): Error {
   // never by a bare number: the port in "Failed to connect to 127.0.0.1 port 40123" would make an unreachable
   // remote look like a credential problem.
   if (
-    error instanceof UnauthenticatedError ||
+    error instanceof RemoteCredentialsError ||
     /Authentication failed|could not read Username|Permission denied|returned error: 40[13]\b/.test(detail)
   ) {
-    return new UnauthenticatedError(message, { cause: error });
+    return new RemoteCredentialsError(message, { cause: error });
   }
   return new UnavailableError(message, { cause: error });
 }
