@@ -93,7 +93,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     router.service(StatusService, createStatusService(options.environments));
     router.service(MetadataService, createMetadataService(options.build));
     router.service(Health, createHealthService(options.health));
-    registerReflection(router, SERVICES);
+    registerReflection(router, SERVICES, [file_flipt_core_core]);
   };
   const tokens =
     options.staticTokens === undefined ? undefined : createTokenAuthenticator(options.staticTokens);

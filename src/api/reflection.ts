@@ -24,7 +24,12 @@ type ResponseBody = v1.ServerReflectionResponse["messageResponse"];
  * services and call them without local .proto files. Reflection is a bidirectional stream, so it works over
  * HTTP/2 gRPC only.
  */
-export function registerReflection(router: ConnectRouter, services: readonly DescService[]): void {
+export function registerReflection(
+  router: ConnectRouter,
+  services: readonly DescService[],
+  /** Files no service imports but whose messages travel in an `Any` (`flipt.core`), for clients to resolve. */
+  extraFiles: readonly DescFile[] = [],
+): void {
   const reflectionServices = [v1.ServerReflection, v1alpha.ServerReflection];
   const all = [...services, ...reflectionServices];
   const files = new Map<string, DescFile>();
@@ -34,6 +39,7 @@ export function registerReflection(router: ConnectRouter, services: readonly Des
     for (const dependency of file.dependencies) addFile(dependency);
   };
   for (const service of all) addFile(service.file);
+  for (const file of extraFiles) addFile(file);
   const registry = createRegistry(...files.values());
   const serviceNames = all.map((service) => service.typeName);
 

@@ -17,7 +17,7 @@ Commands:
   server                Run the server (the default when no command is given)
   validate [PATH...]    Check flag files (directories are discovered like an environment;
                         default ".") and print each problem as file:line: message; exit 1 if any
-  import FILE...         Load features files into an environment through the write path:
+  import FILE...        Load features files into an environment through the write path:
                         one commit per file (--squash: one in all)
   export                Write an environment's flag state as features documents:
                         one <namespace>/features.yaml per namespace with -o, else a YAML stream

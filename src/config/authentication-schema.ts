@@ -58,10 +58,6 @@ const jwtMethod = s.object<JwtMethodConfig>(
 
 function checkJwt(jwt: JwtMethodConfig, context: s.NodeContext): JwtMethodConfig {
   if (!jwt.enabled) return jwt;
-  context.warn(
-    "enabled",
-    "Pennant does not verify JWTs yet: calls with `authorization: JWT` are unauthenticated",
-  );
   if ((jwt.jwksUrl === undefined) === (jwt.publicKeyFile === undefined)) {
     context.report("", "exactly one of jwks_url and public_key_file is required when enabled");
   }

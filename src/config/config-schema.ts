@@ -1,4 +1,5 @@
 import { AUTHENTICATION_SCHEMA } from "./authentication-schema.js";
+import type { MetricsConfig, TracingConfig } from "./config.js";
 import { checkConfig } from "./config-rules.js";
 import * as s from "./schema.js";
 import { CREDENTIALS_SCHEMA, ENVIRONMENTS_SCHEMA, STORAGE_SCHEMA } from "./storage-schema.js";
@@ -125,15 +126,32 @@ export const CONFIG_SCHEMA = s.object(
         ),
       },
     ),
-    metrics: s.object("Metrics.", {
-      enabled: s.boolean("Serve metrics.", { default: true }),
-      exporter: s.string("Metrics exporter.", { values: ["prometheus", "otlp"], default: "prometheus" }),
-      otlp: s.opaque("OTLP exporter settings (accepted, not interpreted)."),
-    }),
-    tracing: s.object(
+    metrics: s.object<MetricsConfig>(
+      "Metrics.",
+      {
+        enabled: s.boolean("Serve metrics.", { default: true }),
+        exporter: s.string("Metrics exporter.", { values: ["prometheus", "otlp"], default: "prometheus" }),
+        otlp: s.opaque("OTLP exporter settings (accepted, not interpreted)."),
+      },
+      {
+        finalize: (metrics, context) => {
+          if (metrics.exporter === "otlp") {
+            context.warn("exporter", "Pennant exports metrics for Prometheus only: GET /metrics serves them");
+          }
+          return metrics;
+        },
+      },
+    ),
+    tracing: s.object<TracingConfig>(
       "Tracing (keys other than `enabled` are accepted and ignored).",
       { enabled: s.boolean("Export traces.", { default: false }) },
-      { open: true },
+      {
+        open: true,
+        finalize: (tracing, context) => {
+          if (tracing.enabled) context.warn("enabled", "Pennant does not export traces: tracing is ignored");
+          return tracing;
+        },
+      },
     ),
     ui: s.object(
       "The web UI (keys other than `enabled` are accepted and ignored).",

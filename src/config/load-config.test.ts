@@ -264,7 +264,10 @@ metrics: {exporter: otlp, otlp: {endpoint: "localhost:4317"}}
 ui: {enabled: false, default_theme: dark}
 analytics: {storage: {clickhouse: {enabled: false}}}
 `);
-      assert.deepEqual(warnings, []);
+      assert.deepEqual(
+        warnings.map((warning) => warning.replace(/ \(from .*\)$/, "")),
+        ["Pennant exports metrics for Prometheus only: GET /metrics serves them"],
+      );
       assert.equal(config.version, "2.0");
       assert.deepEqual(config.log, { level: "debug", encoding: "json", grpcLevel: "error" });
       assert.equal(config.server.httpPort, 8081);
@@ -594,6 +597,17 @@ analytics: {storage: {clickhouse: {enabled: false}}}
         warnings[0] ?? "",
         /authentication\.methods\.oidc\.secret: \$\{secret:…\} reference left unresolved/,
       );
+    });
+  });
+
+  describe("features Pennant accepts and does not provide", () => {
+    it("warn when they are turned on", async () => {
+      const { warnings } = await load({ FLIPT_TRACING_ENABLED: "true", FLIPT_METRICS_EXPORTER: "otlp" });
+      assert.deepEqual(warnings.map((warning) => warning.replace(/ \(from .*\)$/, "")).sort(), [
+        "Pennant does not export traces: tracing is ignored",
+        "Pennant exports metrics for Prometheus only: GET /metrics serves them",
+      ]);
+      assert.deepEqual((await load({ FLIPT_TRACING_ENABLED: "false" })).warnings, []);
     });
   });
 
