@@ -1,4 +1,5 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { NotFoundError, ValidationError } from "../domain/errors.js";
 import type { NamespaceState, Snapshot } from "../domain/snapshot.js";
@@ -45,6 +46,8 @@ export function createClientEvaluationService(
       }
       const environment = environmentOf(request.environmentKey, context);
       const updates = subscribe(environment, context.signal);
+      // gRPC, gRPC-Web and Connect in binary (REST too: its gateway speaks binary to this handler).
+      const binary = !(context.requestHeader.get("content-type") ?? "").includes("json");
       let lastSent = request.digest ?? "";
       for (
         let snapshot: Snapshot | undefined = environment.snapshot;
@@ -54,7 +57,7 @@ export function createClientEvaluationService(
         const state = snapshot.namespaces.get(request.key);
         if (state === undefined || state.digest === "" || state.digest === lastSent) continue;
         lastSent = state.digest;
-        yield sharedSnapshot(state, snapshot.builtAt);
+        yield binary ? preEncodedSnapshot(state, snapshot.builtAt) : sharedSnapshot(state, snapshot.builtAt);
       }
     },
   };
@@ -71,6 +74,24 @@ function sharedSnapshot(state: NamespaceState, builtAt: string): EvaluationNames
   if (message === undefined) {
     message = toClientSnapshot(state, builtAt);
     converted.set(state, message);
+  }
+  return message;
+}
+
+const preEncoded = new WeakMap<NamespaceState, EvaluationNamespaceSnapshot>();
+
+/**
+ * The same message for binary streams, encoded once: its fields are carried as unknown fields holding their own
+ * encoded bytes, which protobuf-es writes out verbatim. A thousand streams then copy bytes instead of encoding the
+ * namespace a thousand times. (JSON has no such form: JSON streams get `sharedSnapshot`.)
+ */
+function preEncodedSnapshot(state: NamespaceState, builtAt: string): EvaluationNamespaceSnapshot {
+  let message = preEncoded.get(state);
+  if (message === undefined) {
+    const bytes = toBinary(EvaluationNamespaceSnapshotSchema, sharedSnapshot(state, builtAt));
+    message = create(EvaluationNamespaceSnapshotSchema);
+    message.$unknown = fromBinary(EmptySchema, bytes).$unknown ?? [];
+    preEncoded.set(state, message);
   }
   return message;
 }

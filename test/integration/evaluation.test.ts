@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import { FliptClient as RestSdk } from "@flipt-io/flipt";
 import { FliptClient as ClientSdk } from "@flipt-io/flipt-client-js";
 import * as grpc from "@grpc/grpc-js";
@@ -9,6 +14,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import {
   ClientEvaluationService,
   type EvaluationNamespaceSnapshot,
+  EvaluationNamespaceSnapshotSchema,
 } from "../../src/gen/evaluation/evaluation_pb.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
@@ -373,6 +379,46 @@ describe("evaluation", () => {
       } finally {
         abort.abort();
       }
+    });
+
+    it("sends on every stream format exactly the snapshot the unary call gives", async () => {
+      const request = { key: "default", environmentKey: "prod" };
+      const grpcTransport = createGrpcTransport({ baseUrl: server.grpcUrl, idleConnectionTimeoutMs: 5 });
+      const unary = toJson(
+        EvaluationNamespaceSnapshotSchema,
+        await createClient(ClientEvaluationService, grpcTransport).evaluationSnapshotNamespace(request),
+      );
+      const transports = {
+        gRPC: grpcTransport,
+        "Connect binary": createConnectTransport({ baseUrl: server.httpUrl, httpVersion: "1.1" }),
+        "Connect JSON": createConnectTransport({
+          baseUrl: server.httpUrl,
+          httpVersion: "1.1",
+          useBinaryFormat: false,
+        }),
+        "gRPC-Web": createGrpcWebTransport({ baseUrl: server.httpUrl, httpVersion: "1.1" }),
+      };
+      for (const [name, transport] of Object.entries(transports)) {
+        const abort = new AbortController();
+        const stream = createClient(ClientEvaluationService, transport)
+          .evaluationSnapshotNamespaceStream(request, { signal: abort.signal })
+          [Symbol.asyncIterator]();
+        const first = await stream.next();
+        abort.abort();
+        assert.ok(!first.done, name);
+        assert.deepEqual(toJson(EvaluationNamespaceSnapshotSchema, first.value), unary, name);
+      }
+      const abort = new AbortController();
+      const lines = await fetch(`${server.httpUrl}/client/v2/environments/prod/namespaces/default/stream`, {
+        signal: abort.signal,
+      });
+      const chunk = new TextDecoder().decode((await lines.body?.getReader().read())?.value);
+      abort.abort();
+      const line = JSON.parse(chunk.split("\n")[0] ?? "") as { result: JsonValue };
+      assert.deepEqual(
+        toJson(EvaluationNamespaceSnapshotSchema, fromJson(EvaluationNamespaceSnapshotSchema, line.result)),
+        unary,
+      );
     });
 
     it("streams over REST as JSON lines and as server-sent events on the OFREP alias", async () => {
