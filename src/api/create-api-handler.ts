@@ -98,26 +98,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
   const tokens =
     options.staticTokens === undefined ? undefined : createTokenAuthenticator(options.staticTokens);
   const sync = createWebhookSync(options.environments, tokens);
-  const { environments } = options;
-  const metrics =
-    options.metrics === true
-      ? createMetrics(
-          (requested) =>
-            requested === null || requested === ""
-              ? environments.default.key
-              : environments.get(requested) === undefined
-                ? ""
-                : requested,
-          async () => {
-            const counts = new Map<string, number>();
-            for (const environment of environments.list()) {
-              const status = await environment.remoteStatus();
-              if (status !== undefined) counts.set(environment.key, status.fetchErrors);
-            }
-            return counts;
-          },
-        )
-      : undefined;
+  const metrics = options.metrics === true ? createMetrics(options.environments) : undefined;
   const authentication = options.authentication ?? {
     required: false,
     exclude: { evaluation: false, ofrep: false },

@@ -1,8 +1,20 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { EvaluationReason } from "../gen/flipt/evaluation/evaluation_pb.js";
-import { EvaluateReason } from "../gen/flipt/ofrep/ofrep_pb.js";
-import { ENVIRONMENT_HEADER } from "./resolve-environment.js";
+import { DEFAULT_NAMESPACE } from "../domain/flag-state.js";
+import {
+  type BatchEvaluationResponse,
+  type BooleanEvaluationResponse,
+  EvaluationReason,
+  type VariantEvaluationResponse,
+} from "../gen/flipt/evaluation/evaluation_pb.js";
+import {
+  type BulkEvaluationResponse,
+  EvaluateReason,
+  type EvaluationResponse as OfrepEvaluationResponse,
+} from "../gen/flipt/ofrep/ofrep_pb.js";
+import type { Environments } from "../storage/environments.js";
+import { restCallKey } from "./context-keys.js";
+import { ENVIRONMENT_HEADER, NAMESPACE_HEADER } from "./resolve-environment.js";
 import { whenStreamEnds } from "./when-stream-ends.js";
 
 /** OpenTelemetry's default histogram bounds, in milliseconds, which Flipt's Prometheus export carries. */
@@ -22,16 +34,29 @@ export interface Metrics {
   readonly interceptor: Interceptor;
 }
 
-/** What evaluation responses carry that the result metrics read (boolean, variant and OFREP shapes). */
-interface EvaluationOutcome {
-  readonly flagKey?: string;
+/** One evaluation as the result metrics label it. */
+interface Outcome {
+  readonly environment: string;
+  readonly namespace: string;
+  readonly flag: string;
+  readonly type: "BOOLEAN_FLAG_TYPE" | "VARIANT_FLAG_TYPE";
+  readonly match: boolean;
+  readonly reason: string;
+  readonly segments: readonly string[];
+  readonly value: string;
+}
+
+/** The request fields the metrics read: keys that name the environment, the namespace and, for batches, each item. */
+interface RequestKeys {
+  readonly environmentKey?: string;
+  readonly namespaceKey?: string;
   readonly key?: string;
-  readonly enabled?: boolean;
-  readonly match?: boolean;
-  readonly variantKey?: string;
-  readonly variant?: string;
-  readonly reason?: number | string;
-  readonly segmentKeys?: readonly string[];
+  readonly requests?: readonly BatchItemKeys[];
+}
+
+interface BatchItemKeys {
+  readonly environmentKey: string;
+  readonly namespaceKey: string;
 }
 
 /**
@@ -42,10 +67,14 @@ interface EvaluationOutcome {
  * flag (an error is counted with empty namespace and flag), and never an entity id or a context value. Each
  * series carries Flipt v2's `flipt_*` label names and, for the published dashboards, their older short names.
  */
-export function createMetrics(
-  environmentLabel: (requested: string | null) => string,
-  fetchErrors: () => Promise<ReadonlyMap<string, number>>,
-): Metrics {
+export function createMetrics(environments: Environments): Metrics {
+  /** A requested environment as a label: the default when none is named, "" when it names none that exists. */
+  const environmentLabel = (requested: string | null): string =>
+    requested === null || requested === ""
+      ? environments.default.key
+      : environments.get(requested) === undefined
+        ? ""
+        : requested;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const counter = (name: string, help: string, labelNames: readonly string[]) =>
@@ -129,8 +158,10 @@ export function createMetrics(
       registers: [registry],
       async collect() {
         this.reset();
-        for (const [environment, count] of await fetchErrors())
-          this.inc({ flipt_environment: environment }, count);
+        for (const environment of environments.list()) {
+          const remote = await environment.remoteStatus();
+          if (remote !== undefined) this.inc({ flipt_environment: environment.key }, remote.fetchErrors);
+        }
       },
     }),
     // Pennant notifies streams in-process and has no branch environments: these stay at zero.
@@ -175,20 +206,16 @@ export function createMetrics(
     if (!req.stream) m.received.inc(rpc);
     // A bidi stream (reflection) has no one message to read: no keys.
     const message = ((req.stream ? (req.message as Partial<Replayed<unknown>>).first : req.message) ??
-      {}) as {
-      environmentKey?: string;
-      namespaceKey?: string;
-      key?: string;
-      requests?: readonly { environmentKey?: string }[];
-    };
-    const environment = environmentLabel(message.environmentKey || req.header.get(ENVIRONMENT_HEADER));
+      {}) as RequestKeys;
+    const environmentHeader = req.header.get(ENVIRONMENT_HEADER);
+    const environment = environmentLabel(message.environmentKey || environmentHeader);
     const finish = (error: unknown, messages = 1) => {
-      const code = error === undefined ? "OK" : codeName(error);
-      m.handled.inc({ ...rpc, grpc_code: code });
+      const elapsed = performance.now() - started;
+      m.handled.inc({ ...rpc, grpc_code: error === undefined ? "OK" : codeName(error) });
       if (error === undefined) m.sent.inc(rpc, messages);
       else if (serverFault(error)) m.serverErrors.inc(rpc);
-      m.handling.observe(rpc, (performance.now() - started) / 1000);
-      return performance.now() - started;
+      m.handling.observe(rpc, elapsed / 1000);
+      return elapsed;
     };
     try {
       const res = await next(req);
@@ -209,9 +236,28 @@ export function createMetrics(
       }
       const elapsed = finish(undefined);
       if (service === EVALUATION || service === OFREP) {
-        for (const outcome of outcomesOf(method, res.message)) {
+        // The namespace as the service resolved it: OFREP from its header only, the evaluation API from the
+        // request, else (gRPC-style callers only) the header, else `default`.
+        const namespaceHeader =
+          service === OFREP || req.contextValues.get(restCallKey) === undefined
+            ? req.header.get(NAMESPACE_HEADER)
+            : null;
+        const namespace =
+          (service === OFREP ? "" : message.namespaceKey) || namespaceHeader || DEFAULT_NAMESPACE;
+        const outcomes =
+          service === OFREP
+            ? ofrepOutcomes(method, res.message, environment, namespace)
+            : fliptOutcomes(method, res.message, message, (item) =>
+                item === undefined
+                  ? { environment, namespace }
+                  : {
+                      environment: environmentLabel(item.environmentKey || environmentHeader),
+                      namespace: item.namespaceKey || DEFAULT_NAMESPACE,
+                    },
+              );
+        for (const outcome of outcomes) {
           if (outcome === undefined) failedEvaluation(environment, elapsed);
-          else evaluated(environment, message.namespaceKey, outcome, elapsed);
+          else evaluated(outcome, elapsed);
         }
       } else if (service === CLIENT) {
         const labels = { flipt_environment: environment, flipt_namespace: message.key ?? "" };
@@ -245,37 +291,28 @@ export function createMetrics(
     m.latency.observe(labels, elapsed);
   }
 
-  function evaluated(
-    environment: string,
-    namespace: string | undefined,
-    outcome: EvaluationOutcome,
-    elapsed: number,
-  ): void {
-    const flag = outcome.flagKey ?? outcome.key ?? "";
+  function evaluated(outcome: Outcome, elapsed: number): void {
     const labels = {
-      flipt_environment: environment,
-      flipt_namespace: namespace || "default",
-      flipt_flag: flag,
-      flag,
+      flipt_environment: outcome.environment,
+      flipt_namespace: outcome.namespace,
+      flipt_flag: outcome.flag,
+      flag: outcome.flag,
     };
     m.requests.inc(labels);
     m.latency.observe(labels, elapsed);
-    const boolean = outcome.enabled !== undefined;
-    const match = String(boolean ? outcome.enabled : (outcome.match ?? outcome.variant !== undefined));
-    const reason = reasonName(outcome);
-    const segments = (outcome.segmentKeys ?? []).join(",");
-    const value = boolean ? String(outcome.enabled) : (outcome.variantKey ?? outcome.variant ?? "");
+    const match = String(outcome.match);
+    const segments = outcome.segments.join(",");
     m.results.inc({
       ...labels,
-      flipt_flag_type: boolean ? "BOOLEAN_FLAG_TYPE" : "VARIANT_FLAG_TYPE",
+      flipt_flag_type: outcome.type,
       flipt_match: match,
-      flipt_reason: reason,
+      flipt_reason: outcome.reason,
       flipt_segments: segments,
-      flipt_value: value,
+      flipt_value: outcome.value,
       match,
-      reason,
+      reason: outcome.reason,
       segment: segments,
-      value,
+      value: outcome.value,
     });
   }
 
@@ -303,27 +340,59 @@ function serverFault(error: unknown): boolean {
   return code === Code.Internal || code === Code.Unknown || code === Code.DataLoss;
 }
 
-/** The evaluations a response carries; undefined for a batch item that is an error. */
-function outcomesOf(method: string, response: unknown): Array<EvaluationOutcome | undefined> {
-  switch (method) {
-    case "Batch":
-      return (
-        response as { responses: { response: { case?: string; value?: EvaluationOutcome } }[] }
-      ).responses.map((item) => (item.response.case === "errorResponse" ? undefined : item.response.value));
-    case "EvaluateBulk":
-      return (response as { flags: EvaluationOutcome[] }).flags;
-    default:
-      return [response as EvaluationOutcome];
-  }
+type Scope = Pick<Outcome, "environment" | "namespace">;
+type FliptAnswer = BooleanEvaluationResponse | VariantEvaluationResponse;
+
+/**
+ * The evaluations of a Boolean, Variant or Batch answer; undefined for a batch item that is an error. `scopeOf`
+ * gives a batch item's environment and namespace from its request (undefined: the call's own).
+ */
+function fliptOutcomes(
+  method: string,
+  response: unknown,
+  request: RequestKeys,
+  scopeOf: (item: BatchItemKeys | undefined) => Scope,
+): Array<Outcome | undefined> {
+  if (method !== "Batch") return [fliptOutcome(response as FliptAnswer, scopeOf(undefined))];
+  return (response as BatchEvaluationResponse).responses.map((item, index) =>
+    item.response.case === "booleanResponse" || item.response.case === "variantResponse"
+      ? fliptOutcome(item.response.value, scopeOf(request.requests?.[index]))
+      : undefined,
+  );
 }
 
-/** The reason's enum name, as Flipt labels it: `MATCH_EVALUATION_REASON`, or OFREP's `TARGETING_MATCH`. */
-function reasonName(outcome: EvaluationOutcome): string {
-  const { reason } = outcome;
-  if (typeof reason !== "number") return reason ?? "";
-  return (
-    (outcome.flagKey === undefined ? EvaluateReason[reason] : EvaluationReason[reason]) ?? String(reason)
-  );
+function fliptOutcome(answer: FliptAnswer, scope: Scope): Outcome {
+  const boolean = "enabled" in answer;
+  return {
+    ...scope,
+    flag: answer.flagKey,
+    type: boolean ? "BOOLEAN_FLAG_TYPE" : "VARIANT_FLAG_TYPE",
+    match: boolean ? answer.enabled : answer.match,
+    reason: EvaluationReason[answer.reason] ?? String(answer.reason),
+    segments: answer.segmentKeys,
+    value: boolean ? String(answer.enabled) : answer.variantKey,
+  };
+}
+
+/** The evaluations of an OFREP EvaluateFlag or EvaluateBulk answer. */
+function ofrepOutcomes(method: string, response: unknown, environment: string, namespace: string): Outcome[] {
+  const flags =
+    method === "EvaluateBulk"
+      ? (response as BulkEvaluationResponse).flags
+      : [response as OfrepEvaluationResponse];
+  return flags.map((flag) => {
+    const boolean = flag.value?.kind.case === "boolValue";
+    return {
+      environment,
+      namespace,
+      flag: flag.key,
+      type: boolean ? "BOOLEAN_FLAG_TYPE" : "VARIANT_FLAG_TYPE",
+      match: flag.reason === EvaluateReason.TARGETING_MATCH,
+      reason: EvaluateReason[flag.reason] ?? String(flag.reason),
+      segments: [],
+      value: boolean ? String(flag.value?.kind.value) : flag.variant,
+    };
+  });
 }
 
 /** A stream of exactly one message, which can be read before the stream is. */

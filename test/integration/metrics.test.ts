@@ -62,7 +62,10 @@ describe("GET /metrics", () => {
     return response.text();
   };
   before(async () => {
-    repo = await createTempRepo({ "default/features.yaml": FEATURES });
+    repo = await createTempRepo({
+      "default/features.yaml": FEATURES,
+      "team/features.yaml": flagFile("team", "delta", true),
+    });
     server = await startTestServer({
       FLIPT_STORAGE_DEFAULT_BACKEND_TYPE: "local",
       FLIPT_STORAGE_DEFAULT_BACKEND_PATH: repo.path,
@@ -86,6 +89,16 @@ describe("GET /metrics", () => {
       createGrpcTransport({ baseUrl: server.grpcUrl, idleConnectionTimeoutMs: 5 }),
     );
     await grpc.boolean({ flagKey: "beta", ...secret });
+    await evaluate("batch", {
+      requests: [
+        { namespaceKey: "team", flagKey: "delta", ...secret },
+        { namespaceKey: "default", flagKey: "beta", ...secret },
+      ],
+    });
+    await fetch(`${server.httpUrl}/ofrep/v1/evaluate/flags/beta`, {
+      method: "POST",
+      body: JSON.stringify({ context: { targetingKey: secret.entityId } }),
+    });
 
     const text = await scrape();
     const beta = {
@@ -94,7 +107,23 @@ describe("GET /metrics", () => {
       flipt_flag: "beta",
       flag: "beta",
     };
-    assert.equal(sample(text, "flipt_evaluations_requests_total", beta), 4);
+    assert.equal(sample(text, "flipt_evaluations_requests_total", beta), 6);
+    assert.equal(
+      sample(text, "flipt_evaluations_requests_total", { flipt_namespace: "team", flipt_flag: "delta" }),
+      1,
+      "a batch item is counted in its own namespace",
+    );
+    assert.equal(
+      sample(text, "flipt_evaluations_results_total", {
+        ...beta,
+        flipt_flag_type: "BOOLEAN_FLAG_TYPE",
+        flipt_match: "false",
+        flipt_reason: "DEFAULT",
+        flipt_value: "true",
+      }),
+      1,
+      "OFREP's answer, with OFREP's reason",
+    );
     assert.equal(
       sample(text, "flipt_evaluations_results_total", {
         ...beta,
@@ -103,7 +132,7 @@ describe("GET /metrics", () => {
         flipt_reason: "DEFAULT_EVALUATION_REASON",
         flipt_value: "true",
       }),
-      4,
+      5,
     );
     assert.equal(
       sample(text, "flipt_evaluations_results_total", {
@@ -118,7 +147,7 @@ describe("GET /metrics", () => {
       }),
       1,
     );
-    assert.equal(sample(text, "flipt_evaluations_latency_milliseconds_count", beta), 4);
+    assert.equal(sample(text, "flipt_evaluations_latency_milliseconds_count", beta), 6);
     assert.equal(
       sample(text, "flipt_evaluations_errors_total", { flipt_environment: "default", flipt_flag: "" }),
       1,
