@@ -52,6 +52,10 @@ describe("createJwtAuthenticator", () => {
     for (const header of [`Bearer ${token}`, `jwt ${token}`, token, "JWT ", "JWT a.b", "JWT a.b.c"]) {
       assert.equal(await jwt.authenticate(headers(header)), undefined, header);
     }
+    for (const alg of ["toString", "constructor", "__proto__"]) {
+      const odd = signJwt("RS256", privateKey, { sub: "svc" }, { alg });
+      assert.equal(await jwt.authenticate(headers(`JWT ${odd}`)), undefined, alg);
+    }
     const none = signJwt("none", privateKey, { sub: "svc" });
     assert.equal(await jwt.authenticate(headers(`JWT ${none}`)), undefined);
     const hs = `${token

@@ -55,7 +55,9 @@ export function createJwtAuthenticator(options: JwtOptions): JwtAuthenticator {
       if (authorization === null || !authorization.startsWith(SCHEME)) return undefined;
       const token = parse(authorization.slice(SCHEME.length).trim());
       if (token === undefined) return undefined;
-      const algorithm = ALGORITHMS[String(token.header.alg)];
+      const alg = String(token.header.alg);
+      // Own keys only: `{"alg":"toString"}` must not find Object.prototype's.
+      const algorithm = Object.hasOwn(ALGORITHMS, alg) ? ALGORITHMS[alg] : undefined;
       if (algorithm === undefined) return undefined;
       const key = await options.keys(typeof token.header.kid === "string" ? token.header.kid : undefined);
       if (key === undefined || !algorithm.keyTypes.includes(key.asymmetricKeyType ?? "")) return undefined;
