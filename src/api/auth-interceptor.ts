@@ -19,13 +19,13 @@ export interface AuthPolicy {
 }
 
 /** The message Flipt answers with, sent as the 401's `WWW-Authenticate` too. */
-export const UNAUTHENTICATED_MESSAGE = "request was not authenticated";
+const UNAUTHENTICATED_MESSAGE = "request was not authenticated";
 
 /** The token metadata key that splits readers (`read`) from writers (`write`). */
 const ROLE_KEY = "role";
 
 /** RPCs that change flag state (each becomes a commit, a branch or a proposal): the `write` role's. */
-const WRITES: ReadonlySet<string> = new Set(
+export const WRITE_PROCEDURES: ReadonlySet<string> = new Set(
   [
     "BranchEnvironment",
     "DeleteBranchEnvironment",
@@ -58,7 +58,7 @@ export function createAuthInterceptor(policy: AuthPolicy): Interceptor {
     const principal = policy.tokens?.authenticate(req.header) ?? (await policy.jwt?.authenticate(req.header));
     if (principal === undefined) throw new UnauthenticatedError(UNAUTHENTICATED_MESSAGE);
     const procedure = `${service}/${req.method.name}`;
-    if (WRITES.has(procedure) && !mayWrite(principal)) {
+    if (WRITE_PROCEDURES.has(procedure) && !mayWrite(principal)) {
       throw new PermissionDeniedError(
         `token "${principal.name}" has ${ROLE_KEY} "${principal.metadata[ROLE_KEY]}": ${procedure} needs ${ROLE_KEY} "write"`,
       );

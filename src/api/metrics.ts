@@ -13,6 +13,7 @@ import {
   type EvaluationResponse as OfrepEvaluationResponse,
 } from "../gen/flipt/ofrep/ofrep_pb.js";
 import type { Environments } from "../storage/environments.js";
+import { WRITE_PROCEDURES } from "./auth-interceptor.js";
 import { restCallKey } from "./context-keys.js";
 import { ENVIRONMENT_HEADER, NAMESPACE_HEADER } from "./resolve-environment.js";
 import { whenStreamEnds } from "./when-stream-ends.js";
@@ -26,7 +27,6 @@ const EVALUATION = "flipt.evaluation.EvaluationService";
 const OFREP = "flipt.ofrep.OFREPService";
 const CLIENT = "evaluation.ClientEvaluationService";
 const ENVIRONMENTS = "environments.EnvironmentsService";
-const WRITES = /^(Create|Update|Delete|Branch|DeleteBranch)/;
 
 /** The Prometheus side of the server: one registry, and the interceptor that feeds it. */
 export interface Metrics {
@@ -318,7 +318,7 @@ export function createMetrics(environments: Environments): Metrics {
 
   function gitCall(environment: string, method: string, elapsed: number, failed: boolean): void {
     const labels = { flipt_environment: environment };
-    const [count, errors, latency] = WRITES.test(method)
+    const [count, errors, latency] = WRITE_PROCEDURES.has(`${ENVIRONMENTS}/${method}`)
       ? [m.updates, m.updateErrors, m.updateLatency]
       : [m.views, m.viewErrors, m.viewLatency];
     count.inc(labels);
