@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { Config, StorageConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
+import { setFeaturesLimits } from "../format/limits.js";
 import { compileCommitTemplate, DEFAULT_COMMIT_TEMPLATE, TemplateError } from "../storage/commit-template.js";
 import { Environment } from "../storage/environment.js";
 import { Environments } from "../storage/environments.js";
@@ -32,6 +33,11 @@ export async function createEnvironments(
   env: Readonly<Record<string, string | undefined>> = {},
   { recover = true }: { readonly recover?: boolean } = {},
 ): Promise<CreatedEnvironments> {
+  // Every features file read from here on (the server's and the CLI commands') keeps to the configured limits.
+  setFeaturesLimits({
+    maxFileBytes: config.limits.maxFeaturesFileBytes,
+    maxAliasNodes: config.limits.maxYamlAliasNodes,
+  });
   const sources = new Map<string, FlagSource>();
   try {
     for (const environment of Object.values(config.environments)) {

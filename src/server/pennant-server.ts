@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import { createApiHandler, SERVICES } from "../api/create-api-handler.js";
 import { HealthStatus } from "../api/health-service.js";
 import type { Config } from "../config/config.js";
-import { setFeaturesLimits } from "../format/limits.js";
 import { createGitRunner } from "../storage/git/run-git.js";
 import { readBuildStamp, VERSION } from "../version.js";
 import { createEnvironments } from "./create-environments.js";
@@ -54,10 +53,6 @@ export class PennantServer {
     const { server } = config;
     const staticTokens = await readStaticTokens(config.authentication.methods.token);
     const jwt = await jwtAuthenticatorFor(config.authentication.methods.jwt, logger);
-    setFeaturesLimits({
-      maxFileBytes: config.limits.maxFeaturesFileBytes,
-      maxAliasNodes: config.limits.maxYamlAliasNodes,
-    });
     const { environments, sources } = await createEnvironments(config, createGitRunner(env), logger, env);
     await environments.start();
     const health = new HealthStatus(SERVICES.map((service) => service.typeName));
