@@ -1,4 +1,3 @@
-import type { JwtMethodConfig, StaticTokenConfig } from "./config.js";
 import * as s from "./schema.js";
 
 /**
@@ -8,26 +7,24 @@ import * as s from "./schema.js";
  */
 const ROLES = ["read", "write"];
 
-const staticToken = s.object<StaticTokenConfig>(
-  "A static client token.",
-  {
-    credential: s.string("The bearer token (exactly one of this and `credential_file`).", {
-      nonEmpty: true,
-      secret: true,
-    }),
-    credential_file: s.string(
-      "Pennant: a file holding the bearer token, read at startup, surrounding whitespace trimmed.",
-    ),
-    metadata: s.map(
-      "Metadata attached to the authentication; Pennant reads `role`: `read` (no writes) or `write`; no role may do both, any other role only read (with a warning).",
-      "key",
-      s.string("Metadata value."),
-    ),
-  },
-  { finalize: checkStaticToken },
-);
+const STATIC_TOKEN_FIELDS = {
+  credential: s.string("The bearer token (exactly one of this and `credential_file`).", {
+    nonEmpty: true,
+    secret: true,
+  }),
+  credential_file: s.string(
+    "Pennant: a file holding the bearer token, read at startup, surrounding whitespace trimmed.",
+  ),
+  metadata: s.map(
+    "Metadata attached to the authentication; Pennant reads `role`: `read` (no writes) or `write`; no role may do both, any other role only read (with a warning).",
+    "key",
+    s.string("Metadata value."),
+  ),
+};
 
-function checkStaticToken(token: StaticTokenConfig, context: s.NodeContext): StaticTokenConfig {
+type StaticToken = s.InferFields<typeof STATIC_TOKEN_FIELDS>;
+
+function checkStaticToken(token: StaticToken, context: s.NodeContext): StaticToken {
   if ((token.credential === undefined) === (token.credentialFile === undefined)) {
     context.report("", "exactly one of credential and credential_file is required");
   } else if (token.credentialFile !== undefined && !context.fileExists(token.credentialFile)) {
@@ -43,27 +40,25 @@ function checkStaticToken(token: StaticTokenConfig, context: s.NodeContext): Sta
   return token;
 }
 
-const jwtMethod = s.object<JwtMethodConfig>(
-  "`authorization: JWT <token>` authentication.",
-  {
-    enabled: s.boolean("Accept `JWT` tokens.", { default: false }),
-    jwks_url: s.string("JWKS endpoint (exactly one of this and `public_key_file` when enabled)."),
-    public_key_file: s.string("PEM public key file (exactly one of this and `jwks_url` when enabled)."),
-    validate_claims: s.object("Claims that must match.", {
-      issuer: s.string("Required `iss`."),
-      subject: s.string("Required `sub`."),
-      audiences: s.list("Accepted `aud` values.", { default: [] }),
-    }),
-    claims_mapping: s.map(
-      "Claim name → JSON pointer into the JWT payload.",
-      "claim",
-      s.string("JSON pointer, e.g. `/user/email`."),
-    ),
-  },
-  { finalize: checkJwt },
-);
+const JWT_METHOD_FIELDS = {
+  enabled: s.boolean("Accept `JWT` tokens.", { default: false }),
+  jwks_url: s.string("JWKS endpoint (exactly one of this and `public_key_file` when enabled)."),
+  public_key_file: s.string("PEM public key file (exactly one of this and `jwks_url` when enabled)."),
+  validate_claims: s.object("Claims that must match.", {
+    issuer: s.string("Required `iss`."),
+    subject: s.string("Required `sub`."),
+    audiences: s.list("Accepted `aud` values.", { default: [] }),
+  }),
+  claims_mapping: s.map(
+    "Claim name → JSON pointer into the JWT payload.",
+    "claim",
+    s.string("JSON pointer, e.g. `/user/email`."),
+  ),
+};
 
-function checkJwt(jwt: JwtMethodConfig, context: s.NodeContext): JwtMethodConfig {
+type JwtMethod = s.InferFields<typeof JWT_METHOD_FIELDS>;
+
+function checkJwt(jwt: JwtMethod, context: s.NodeContext): JwtMethod {
   if (!jwt.enabled) return jwt;
   if ((jwt.jwksUrl === undefined) === (jwt.publicKeyFile === undefined)) {
     context.report("", "exactly one of jwks_url and public_key_file is required when enabled");
@@ -77,6 +72,7 @@ function checkJwt(jwt: JwtMethodConfig, context: s.NodeContext): JwtMethodConfig
   return jwt;
 }
 
+/** `authentication`: who may call the APIs. */
 export const AUTHENTICATION_SCHEMA = s.object("Client authentication.", {
   required: s.boolean("Require credentials on every API call (health and metrics stay open).", {
     default: false,
@@ -104,10 +100,14 @@ export const AUTHENTICATION_SCHEMA = s.object("Client authentication.", {
       enabled: s.boolean("Accept static tokens.", { default: false }),
       storage: s.object("Where tokens come from.", {
         type: s.string("Token storage kind.", { values: ["static"], default: "static" }),
-        tokens: s.map("Static tokens by name.", "name", staticToken),
+        tokens: s.map(
+          "Static tokens by name.",
+          "name",
+          s.object("A static client token.", STATIC_TOKEN_FIELDS, { finalize: checkStaticToken }),
+        ),
       }),
     }),
-    jwt: jwtMethod,
+    jwt: s.object("`authorization: JWT <token>` authentication.", JWT_METHOD_FIELDS, { finalize: checkJwt }),
     oidc: s.opaque("OIDC login (accepted, not interpreted)."),
     github: s.opaque("GitHub login (accepted, not interpreted)."),
     kubernetes: s.opaque("Kubernetes service-account tokens (accepted, not interpreted)."),

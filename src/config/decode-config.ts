@@ -1,11 +1,11 @@
 import { statSync } from "node:fs";
 import { formatGoDuration, parseGoDuration } from "../go/go-duration.js";
-import type { Config } from "./config.js";
 import type { ConfigIssue } from "./config-error.js";
 import { decodeScalar, describe } from "./decode-scalar.js";
 import { SECRET_REFERENCE } from "./resolve-secrets.js";
 import {
   camelCase,
+  type Infer,
   type MapNode,
   type NodeContext,
   type ObjectNode,
@@ -14,29 +14,40 @@ import {
   type SchemaNode,
 } from "./schema.js";
 
-export interface DecodeOptions {
+export interface DecodeOptions<T> {
   /** Where the value at a dotted path came from (`FLIPT_X`, `file:line:col`), for messages. */
   readonly sourceOf?: (path: string) => string | undefined;
   /** @default a `fs.statSync` check */
   readonly fileExists?: (path: string) => boolean;
   /** Why each `${secret:…}` value still in the tree was not resolved, by dotted key path (`resolveSecrets`). */
   readonly unresolvedSecrets?: ReadonlyMap<string, string>;
+  /**
+   * Rules across the whole decoded value, run last, whatever was found before (paths are from the root); returns
+   * the value, possibly with derived fields.
+   */
+  readonly check?: (value: T, context: NodeContext) => T;
 }
 
-export interface DecodeResult {
-  readonly config: Config;
+export interface DecodeResult<T> {
+  readonly config: T;
   readonly issues: readonly ConfigIssue[];
   readonly warnings: readonly string[];
 }
 
 /**
- * Turns a raw tree (the merged file and env values, snake_case keys) into a `Config` by walking
- * the schema: type checks, defaults, unknown-key warnings, then each node's `finalize` rules.
- * Every problem is collected; the returned config is only meaningful when `issues` is empty.
+ * Turns a raw tree (the merged file and env values, snake_case keys) into the value any schema describes
+ * (`Infer<typeof schema>`, deeply frozen) by walking it: type checks, defaults, unknown-key warnings, each node's
+ * `finalize`, then `check`. Every problem is collected; the value is only meaningful when `issues` is empty.
  */
-export function decodeConfig(schema: ObjectNode, raw: unknown, options: DecodeOptions = {}): DecodeResult {
+export function decodeConfig<S extends ObjectNode>(
+  schema: S,
+  raw: unknown,
+  options: DecodeOptions<Infer<S>> = {},
+): DecodeResult<Infer<S>> {
   const decoder = new Decoder(options);
-  const config = decoder.object(schema, raw, "", undefined) as Config;
+  const decoded = decoder.object(schema, raw, "", undefined) as Infer<S>;
+  const config =
+    options.check === undefined ? decoded : options.check(decoded, decoder.context("", undefined));
   return { config: deepFreeze(config), issues: decoder.issues, warnings: decoder.warnings };
 }
 
@@ -47,7 +58,7 @@ class Decoder {
   readonly #fileExists: (path: string) => boolean;
   readonly #unresolvedSecrets: ReadonlyMap<string, string>;
 
-  constructor(options: DecodeOptions) {
+  constructor(options: Omit<DecodeOptions<unknown>, "check">) {
     this.#sourceOf = options.sourceOf ?? (() => undefined);
     this.#fileExists = options.fileExists ?? fileExists;
     this.#unresolvedSecrets = options.unresolvedSecrets ?? new Map();
@@ -140,15 +151,20 @@ class Decoder {
       }
       return result.value;
     }
-    const fallback =
-      typeof node.default === "function"
-        ? node.default(siblings as Record<string, unknown>, entryKey)
-        : node.default;
+    const fallback = this.fallback(node, siblings as Record<string, unknown>, entryKey);
     if (fallback === undefined) {
       if (node.required === true) this.report(path, "is required");
       return undefined;
     }
     return node.kind === "duration" ? parseGoDuration(String(fallback)) : fallback;
+  }
+
+  /** The default of a scalar: computed, or only when its sibling has a given value (`defaultWhen`). */
+  fallback(node: ScalarNode, siblings: Record<string, unknown>, entryKey: string | undefined): unknown {
+    const { defaultWhen } = node;
+    if (defaultWhen !== undefined && siblings[camelCase(defaultWhen.key)] !== defaultWhen.is)
+      return undefined;
+    return typeof node.default === "function" ? node.default(siblings, entryKey ?? "") : node.default;
   }
 
   object(node: ObjectNode, raw: unknown, path: string, entryKey: string | undefined): unknown {
@@ -196,9 +212,7 @@ class Decoder {
       const decoded = this.node(node.entry, value, join(path, id), id, entries);
       if (decoded !== undefined) defineEntry(entries, id, decoded);
     }
-    const finalized =
-      node.finalize === undefined ? entries : node.finalize(entries, this.context(path, undefined));
-    return { entries: finalized, reserved };
+    return { entries, reserved };
   }
 
   opaque(_node: OpaqueNode, raw: unknown, path: string): unknown {

@@ -1,5 +1,5 @@
 import { ENV_PREFIX } from "./env-overrides.js";
-import type { ObjectNode, ScalarNode, SchemaNode } from "./schema.js";
+import { isScalarNode, type ObjectNode, type ScalarNode, type SchemaNode } from "./schema.js";
 
 /** One settable key of the schema, as documented in docs/configuration.md. */
 export interface ConfigKey {
@@ -28,10 +28,10 @@ function visit(node: SchemaNode, path: string, keys: ConfigKey[]): void {
       return;
     case "map":
       for (const [key, child] of Object.entries(node.reserved ?? {})) visit(child, join(path, key), keys);
-      if (node.entry.kind === "object" || node.entry.kind === "map" || node.entry.kind === "opaque") {
-        visit(node.entry, join(path, `<${node.entryName}>`), keys);
-      } else {
+      if (isScalarNode(node.entry)) {
         keys.push(entry(join(path, `<${node.entryName}>`), typeOf(node.entry), undefined, node.doc));
+      } else {
+        visit(node.entry, join(path, `<${node.entryName}>`), keys);
       }
       return;
     case "opaque":
@@ -75,9 +75,17 @@ function join(path: string, key: string): string {
   return path === "" ? key : `${path}.${key}`;
 }
 
-/** How a default is shown in docs: `"main"`, `8080`, `30s`, `["*"]`. */
+/** How a default is shown in docs: `"main"`, `8080`, `30s`, `["*"]`, `"." when type is local`. */
 function formatDefault(node: ScalarNode): string | undefined {
   if (node.defaultText !== undefined) return node.defaultText;
+  const text = formatValue(node);
+  const { defaultWhen } = node;
+  return text === undefined || defaultWhen === undefined
+    ? text
+    : `${text} when ${defaultWhen.key} is ${defaultWhen.is}`;
+}
+
+function formatValue(node: ScalarNode): string | undefined {
   const value = node.default;
   if (value === undefined || typeof value === "function") return undefined;
   if (node.kind === "duration") return String(value);

@@ -1,8 +1,8 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { Config } from "./config.js";
+import { checkConfig } from "./check-config.js";
 import { ConfigError, type ConfigIssue, formatConfigIssue } from "./config-error.js";
-import { CONFIG_SCHEMA } from "./config-schema.js";
+import { CONFIG_SCHEMA, type Config } from "./config-schema.js";
 import { decodeConfig } from "./decode-config.js";
 import { applyEnvOverrides, collectEnvOverrides } from "./env-overrides.js";
 import { type InterpolationWarning, interpolateEnv } from "./interpolate-env.js";
@@ -64,6 +64,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   const decoded = decodeConfig(CONFIG_SCHEMA, tree, {
     sourceOf,
     unresolvedSecrets: unresolved,
+    check: checkConfig,
     ...(options.fileExists === undefined ? {} : { fileExists: options.fileExists }),
   });
   if (decoded.issues.length > 0) throw new ConfigError(decoded.issues);

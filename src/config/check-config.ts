@@ -1,10 +1,13 @@
 import { parseGoBool } from "../go/parse-go-bool.js";
-import type { Config, EnvironmentConfig } from "./config.js";
+import type { Config } from "./config-schema.js";
 import type { NodeContext } from "./schema.js";
 
+type Environments = Config["environments"];
+
 /**
- * Rules that span sections: references between storages, environments and credentials,
- * the default environment, TLS files, and folding `storage.read_only` (and semver refs) into each storage.
+ * The rules that span sections, run on the decoded configuration (`decodeConfig`'s `check`): references between
+ * storages, environments and credentials, the default environment, TLS files, and folding `storage.read_only`
+ * (and semver refs) into each storage. The rules within one section are the schema's own (`finalize`).
  */
 export function checkConfig(config: Config, context: NodeContext): Config {
   checkAuthorization(config, context);
@@ -94,10 +97,7 @@ function checkEnvironmentReferences(config: Config, context: NodeContext): void 
 }
 
 /** Environments sharing a storage must use distinct directories. */
-function checkSharedDirectories(
-  environments: Readonly<Record<string, EnvironmentConfig>>,
-  context: NodeContext,
-) {
+function checkSharedDirectories(environments: Environments, context: NodeContext) {
   const byLocation = new Map<string, string[]>();
   for (const [key, environment] of Object.entries(environments)) {
     const location = JSON.stringify([environment.storage, normalizeDirectory(environment.directory)]);
@@ -119,10 +119,7 @@ function normalizeDirectory(directory: string): string {
 }
 
 /** Two environments with the same `name` would be indistinguishable in the APIs. */
-function checkDuplicateNames(
-  environments: Readonly<Record<string, EnvironmentConfig>>,
-  context: NodeContext,
-) {
+function checkDuplicateNames(environments: Environments, context: NodeContext) {
   const byName = new Map<string, string[]>();
   for (const [key, environment] of Object.entries(environments)) {
     byName.set(environment.name, [...(byName.get(environment.name) ?? []), key]);
@@ -137,10 +134,7 @@ function checkDuplicateNames(
  * The default environment is the one with `default: true`, else the one keyed `default`,
  * else the only one (api.md §4). The result has exactly one `default: true` when valid.
  */
-function resolveDefaultEnvironment(
-  environments: Readonly<Record<string, EnvironmentConfig>>,
-  context: NodeContext,
-): Readonly<Record<string, EnvironmentConfig>> {
+function resolveDefaultEnvironment(environments: Environments, context: NodeContext): Environments {
   const keys = Object.keys(environments);
   const marked = keys.filter((key) => environments[key]?.default === true);
   if (marked.length > 1) {
