@@ -12,6 +12,7 @@ import type { Environment } from "../storage/environment.js";
 import type { Environments } from "../storage/environments.js";
 import { restCallKey } from "./context-keys.js";
 import { toClientSnapshot } from "./convert-client-snapshot.js";
+import type { EvaluationRecorder } from "./evaluation-recorder.js";
 import { ENVIRONMENT_HEADER, environmentForEvaluation } from "./resolve-environment.js";
 
 /** The digest a stream client may send back: a file's full SHA-1. */
@@ -21,46 +22,98 @@ const DIGEST_LENGTH = 40;
  * `evaluation.ClientEvaluationService`, the protocol of Flipt's client SDKs (api.md §5): a namespace's snapshot
  * with its digest as ETag (304 when `If-None-Match` equals it), and a stream that sends the snapshot at once and
  * again whenever the namespace's digest changes.
+ *
+ * Both record through `recorder` once their environment resolves (an environment header naming none that exists
+ * records nothing), labelled with the namespace when the environment has it.
  */
 export function createClientEvaluationService(
   environments: Environments,
+  recorder: EvaluationRecorder,
 ): ServiceImpl<typeof ClientEvaluationService> {
   const environmentOf = (key: string, context: HandlerContext): Environment =>
     environmentForEvaluation(environments, key, context.requestHeader.get(ENVIRONMENT_HEADER));
 
   return {
     evaluationSnapshotNamespace(request, context) {
-      const snapshot = environmentOf(request.environmentKey, context).snapshot;
-      const state = namespaceWithState(snapshot, request.key);
-      context.responseHeader.set("x-etag", state.digest);
-      if (ifNoneMatch(context) === state.digest) {
-        context.responseHeader.set("x-http-code", "304");
-        return create(EvaluationNamespaceSnapshotSchema);
+      const started = performance.now();
+      const environment = environmentOf(request.environmentKey, context);
+      const snapshot = environment.snapshot;
+      try {
+        const state = namespaceWithState(snapshot, request.key);
+        context.responseHeader.set("x-etag", state.digest);
+        if (ifNoneMatch(context) === state.digest) {
+          context.responseHeader.set("x-http-code", "304");
+          recorder.snapshot(environment.key, request.key, performance.now() - started, "not-modified");
+          return create(EvaluationNamespaceSnapshotSchema);
+        }
+        const message = toClientSnapshot(state, snapshot.builtAt);
+        recorder.snapshot(environment.key, request.key, performance.now() - started, "sent");
+        return message;
+      } catch (error) {
+        const namespace = namespaceLabel(snapshot, request.key);
+        recorder.snapshot(environment.key, namespace, performance.now() - started, "failed");
+        throw error;
       }
-      return toClientSnapshot(state, snapshot.builtAt);
     },
 
-    async *evaluationSnapshotNamespaceStream(request, context) {
-      if (request.digest !== undefined && request.digest !== "" && request.digest.length !== DIGEST_LENGTH) {
-        throw new ValidationError(`invalid field digest: must be a ${DIGEST_LENGTH}-character string`);
+    evaluationSnapshotNamespaceStream(request, context) {
+      const started = performance.now();
+      let environment: Environment;
+      try {
+        environment = environmentOf(request.environmentKey, context);
+      } catch (error) {
+        // Not recorded; the digest is still checked first, as for any stream.
+        checkDigest(request.digest);
+        throw error;
       }
-      const environment = environmentOf(request.environmentKey, context);
-      const updates = subscribe(environment, context.signal);
-      // gRPC, gRPC-Web and Connect in binary (REST too: its gateway speaks binary to this handler).
-      const binary = !(context.requestHeader.get("content-type") ?? "").includes("json");
-      let lastSent = request.digest ?? "";
-      for (
-        let snapshot: Snapshot | undefined = environment.snapshot;
-        snapshot !== undefined;
-        snapshot = await updates.next()
-      ) {
-        const state = snapshot.namespaces.get(request.key);
-        if (state === undefined || state.digest === "" || state.digest === lastSent) continue;
-        lastSent = state.digest;
-        yield binary ? preEncodedSnapshot(state, snapshot.builtAt) : sharedSnapshot(state, snapshot.builtAt);
-      }
+      return recorder.stream(
+        environment.key,
+        namespaceLabel(environment.snapshot, request.key),
+        started,
+        context.signal,
+        namespaceSnapshots(environment, request.key, request.digest, context),
+      );
     },
   };
+}
+
+/**
+ * A stream's snapshots of namespace `key`: at once, and again whenever its digest changes, skipping the `digest` the
+ * client holds. Snapshots without the namespace (or with the empty built-in `default`) send nothing.
+ */
+async function* namespaceSnapshots(
+  environment: Environment,
+  key: string,
+  digest: string | undefined,
+  context: HandlerContext,
+): AsyncIterable<EvaluationNamespaceSnapshot> {
+  checkDigest(digest);
+  const updates = subscribe(environment, context.signal);
+  // gRPC, gRPC-Web and Connect in binary (REST too: its gateway speaks binary to this handler).
+  const binary = !(context.requestHeader.get("content-type") ?? "").includes("json");
+  let lastSent = digest ?? "";
+  for (
+    let snapshot: Snapshot | undefined = environment.snapshot;
+    snapshot !== undefined;
+    snapshot = await updates.next()
+  ) {
+    const state = snapshot.namespaces.get(key);
+    if (state === undefined || state.digest === "" || state.digest === lastSent) continue;
+    lastSent = state.digest;
+    yield binary ? preEncodedSnapshot(state, snapshot.builtAt) : sharedSnapshot(state, snapshot.builtAt);
+  }
+}
+
+/** The digest a stream client may send back: none, or a file's full SHA-1. */
+function checkDigest(digest: string | undefined): void {
+  if (digest !== undefined && digest !== "" && digest.length !== DIGEST_LENGTH) {
+    throw new ValidationError(`invalid field digest: must be a ${DIGEST_LENGTH}-character string`);
+  }
+}
+
+/** A namespace key as a metrics label: itself when the snapshot has it, else "" (labels stay bounded). */
+function namespaceLabel(snapshot: Snapshot, key: string): string {
+  return snapshot.namespaces.has(key) ? key : "";
 }
 
 /**

@@ -99,14 +99,29 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     },
     loadedAt: new Date(),
   };
+  // As in Flipt, /metrics is always served; `metrics.enabled: false` leaves out only the flipt_* families.
+  const metrics = createMetrics(options.environments, {
+    flipt: options.metrics === true,
+    services: SERVICES,
+  });
   const routes = (router: ConnectRouter) => {
     router.service(
       EvaluationService,
-      createEvaluationService({ environments: options.environments, maxBatchSize: options.maxBatchSize }),
+      createEvaluationService({
+        environments: options.environments,
+        maxBatchSize: options.maxBatchSize,
+        recorder: metrics.evaluations,
+      }),
     );
-    router.service(ClientEvaluationService, createClientEvaluationService(options.environments));
-    router.service(EnvironmentsService, createEnvironmentsService(options.environments, options.branches));
-    router.service(OFREPService, createOfrepService(options.environments));
+    router.service(
+      ClientEvaluationService,
+      createClientEvaluationService(options.environments, metrics.evaluations),
+    );
+    router.service(
+      EnvironmentsService,
+      metrics.recordRepositoryCalls(createEnvironmentsService(options.environments, options.branches)),
+    );
+    router.service(OFREPService, createOfrepService(options.environments, metrics.evaluations));
     router.service(
       Flipt,
       createFliptService({
@@ -124,11 +139,6 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
   const tokens =
     options.staticTokens === undefined ? undefined : createTokenAuthenticator(options.staticTokens);
   const sync = createWebhookSync(options.environments, tokens);
-  // As in Flipt, /metrics is always served; `metrics.enabled: false` leaves out only the flipt_* families.
-  const metrics = createMetrics(options.environments, {
-    flipt: options.metrics === true,
-    services: SERVICES,
-  });
   const authentication = options.authentication ?? {
     required: false,
     exclude: { evaluation: false, ofrep: false },
@@ -149,7 +159,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     interceptors: [
       // First, so that it maps and logs what the metrics interceptor raises reading a stream's request message.
       createRequestInterceptor(options.logger),
-      // Metrics count the codes clients see: the errors of the interceptors and handlers inside, mapped.
+      // The gRPC metrics count the codes clients see: the errors of the interceptors and handlers inside, mapped.
       metrics.interceptor,
       createErrorMappingInterceptor(),
       createAuthInterceptor({ ...authentication, tokens, jwt: options.jwt }),

@@ -23,47 +23,55 @@ import {
 } from "../gen/flipt/evaluation/evaluation_pb.js";
 import type { Environments } from "../storage/environments.js";
 import { restCallKey } from "./context-keys.js";
+import type { EvaluationRecorder } from "./evaluation-recorder.js";
 import { ENVIRONMENT_HEADER, environmentForEvaluation, NAMESPACE_HEADER } from "./resolve-environment.js";
 
 export interface EvaluationServiceOptions {
   readonly environments: Environments;
   /** `evaluation.max_batch_size`: the most requests one batch may carry. */
   readonly maxBatchSize: number;
+  /** Where each flag found and evaluated is recorded, in the environment and namespace it was evaluated in. */
+  readonly recorder: EvaluationRecorder;
 }
 
 /**
  * `flipt.evaluation.EvaluationService`: Boolean, Variant and Batch, evaluated by the pure engine against the
  * environment's current snapshot, taken once per call. Environments and namespaces resolve as in Flipt
  * (api.md §4); responses carry the request id (a new UUID when none is sent), the timestamp and the duration.
+ * A call that succeeds records each flag it evaluated, with the call's duration.
  */
 export function createEvaluationService(
   options: EvaluationServiceOptions,
 ): ServiceImpl<typeof EvaluationService> {
-  const { environments } = options;
+  const { environments, recorder } = options;
   return {
     boolean(request, context) {
       const started = performance.now();
-      const { snapshot, input } = resolve(environments, request, context);
+      const { environment, snapshot, input } = resolve(environments, request, context);
       const result = evaluateBooleanRequest(snapshot, input);
       if (!result.ok) throw toError(result.error);
-      return create(BooleanEvaluationResponseSchema, {
+      const response = create(BooleanEvaluationResponseSchema, {
         ...result.value,
         segmentKeys: [...result.value.segmentKeys],
         reason: EvaluationReason[result.value.reason],
         ...envelope(request.requestId, started),
       });
+      recorder.evaluated(environment, input.namespaceKey, result.value, response.requestDurationMillis);
+      return response;
     },
     variant(request, context) {
       const started = performance.now();
-      const { snapshot, input } = resolve(environments, request, context);
+      const { environment, snapshot, input } = resolve(environments, request, context);
       const result = evaluateVariantRequest(snapshot, input);
       if (!result.ok) throw toError(result.error);
-      return create(VariantEvaluationResponseSchema, {
+      const response = create(VariantEvaluationResponseSchema, {
         ...result.value,
         segmentKeys: [...result.value.segmentKeys],
         reason: EvaluationReason[result.value.reason],
         ...envelope(request.requestId, started),
       });
+      recorder.evaluated(environment, input.namespaceKey, result.value, response.requestDurationMillis);
+      return response;
     },
     batch(request, context) {
       const started = performance.now();
@@ -79,10 +87,16 @@ export function createEvaluationService(
         const input = toInput(item, "");
         const result = evaluateAnyRequest(environment.snapshot, input);
         return result.ok
-          ? { ok: true as const, item, value: result.value }
+          ? { ok: true as const, item, value: result.value, environment: environment.key, input }
           : { ok: false as const, item, error: result.error };
       });
       const { requestId, requestDurationMillis, timestamp } = envelope(request.requestId, started);
+      // Each flag found, in the environment and namespace it was evaluated in (items that are errors found none).
+      for (const entry of items) {
+        if (entry.ok) {
+          recorder.evaluated(entry.environment, entry.input.namespaceKey, entry.value, requestDurationMillis);
+        }
+      }
       return {
         requestId,
         requestDurationMillis,
@@ -126,7 +140,7 @@ export function createEvaluationService(
   };
 }
 
-/** The snapshot and engine input for a single call. */
+/** The environment's key, its snapshot and the engine input for a single call. */
 function resolve(environments: Environments, request: EvaluationRequest, context: HandlerContext) {
   requireFlagKey(request, "");
   const header = context.requestHeader.get(ENVIRONMENT_HEADER);
@@ -134,7 +148,11 @@ function resolve(environments: Environments, request: EvaluationRequest, context
   // Flipt's gateway does not forward X-Flipt-Namespace on /evaluate/v1, so only gRPC-style callers use it.
   const namespaceHeader =
     context.values.get(restCallKey) === undefined ? context.requestHeader.get(NAMESPACE_HEADER) : null;
-  return { snapshot: environment.snapshot, input: toInput(request, namespaceHeader ?? "") };
+  return {
+    environment: environment.key,
+    snapshot: environment.snapshot,
+    input: toInput(request, namespaceHeader ?? ""),
+  };
 }
 
 function toInput(request: EvaluationRequest, namespaceHeader: string): EngineRequest {

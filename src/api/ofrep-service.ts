@@ -15,6 +15,7 @@ import {
 } from "../gen/flipt/ofrep/ofrep_pb.js";
 import type { Environment } from "../storage/environment.js";
 import type { Environments } from "../storage/environments.js";
+import type { EvaluationRecorder } from "./evaluation-recorder.js";
 import { ofrepFlagError } from "./ofrep-error.js";
 import { bulkEtag } from "./ofrep-etag.js";
 import { ENVIRONMENT_HEADER, environmentFromHeader, NAMESPACE_HEADER } from "./resolve-environment.js";
@@ -56,20 +57,31 @@ interface OfrepScope {
  *   with `x-http-code: 304` (a bodiless REST 304).
  * - Bulk answers advertise one SSE event stream, `endpoint: {requestUri}` only: no `origin`, so clients resolve the
  *   path against the base URL they already call (Flipt sent `"origin": ""` until it dropped the field).
+ * - A call that succeeds records each flag it evaluated through `recorder`, as Flipt's OFREP bridge records through
+ *   the evaluation API (its reason names and segments); a bulk call answered `304` records none.
  */
-export function createOfrepService(environments: Environments): Partial<ServiceImpl<typeof OFREPService>> {
+export function createOfrepService(
+  environments: Environments,
+  recorder: EvaluationRecorder,
+): Partial<ServiceImpl<typeof OFREPService>> {
   return {
     evaluateFlag(request, context) {
+      const started = performance.now();
       const scope = withFlagKey(request.key, () => resolveScope(environments, context));
       if (request.key === "") throw new ValidationError(MISSING_KEY_MESSAGE);
-      return evaluateOne(scope, request.key, request.context);
+      const evaluation = evaluateOne(scope, request.key, request.context);
+      const response = toResponse(evaluation);
+      recorder.evaluated(scope.environment.key, scope.namespaceKey, evaluation, performance.now() - started);
+      return response;
     },
     evaluateBulk(request, context) {
+      const started = performance.now();
       const scope = resolveScope(environments, context);
-      const flags = bulkFlagKeys(scope, request.context).map((key) => {
+      const evaluations = bulkFlagKeys(scope, request.context).map((key) => {
         if (key === "") throw new ValidationError(MISSING_KEY_MESSAGE);
         return evaluateOne(scope, key, request.context);
       });
+      const flags = evaluations.map(toResponse);
       const etag = bulkEtag(
         scope.environment.key,
         scope.namespaceKey,
@@ -85,7 +97,7 @@ export function createOfrepService(environments: Environments): Partial<ServiceI
         context.responseHeader.set("x-http-code", "304");
         return create(BulkEvaluationResponseSchema);
       }
-      return create(BulkEvaluationResponseSchema, {
+      const response = create(BulkEvaluationResponseSchema, {
         flags,
         eventStreams: [
           {
@@ -94,6 +106,11 @@ export function createOfrepService(environments: Environments): Partial<ServiceI
           },
         ],
       });
+      const ms = performance.now() - started;
+      for (const evaluation of evaluations) {
+        recorder.evaluated(scope.environment.key, scope.namespaceKey, evaluation, ms);
+      }
+      return response;
     },
   };
 }
@@ -142,12 +159,12 @@ function bulkFlagKeys(scope: OfrepScope, context: Readonly<Record<string, string
   return keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** One flag's OFREP result, or the OFREP error naming the flag. */
+/** One flag's evaluation, or the OFREP error naming the flag. */
 function evaluateOne(
   scope: OfrepScope,
   key: string,
   context: Readonly<Record<string, string>>,
-): EvaluationResponse {
+): FlagEvaluation {
   const result = evaluateAnyRequest(scope.snapshot, {
     namespaceKey: scope.namespaceKey,
     flagKey: key,
@@ -155,7 +172,7 @@ function evaluateOne(
     context,
   });
   if (!result.ok) throw toOfrepError(key, result.error);
-  return toResponse(result.value);
+  return result.value;
 }
 
 /**
