@@ -1,15 +1,14 @@
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { NotFoundError, ValidationError } from "../domain/errors.js";
-import type { Snapshot } from "../domain/snapshot.js";
-import type { ParseCache } from "../format/load-state.js";
-import { buildSnapshot } from "../storage/build-snapshot.js";
+import { DEFAULT_FEATURES_LIMITS } from "../format/limits.js";
 import { contentHash } from "../storage/content-hash.js";
-import type { FlagSource, SourceState } from "../storage/flag-source.js";
+import type { FlagSource } from "../storage/flag-source.js";
+import { LiveSnapshot } from "../storage/live-snapshot.js";
 import { createResponder } from "./create-responder.js";
 import { DirectorySource } from "./directory-source.js";
 import { documentFiles, type FeaturesDocuments } from "./document-files.js";
-import type { Evaluator, EvaluatorStatus } from "./evaluator.js";
+import type { Evaluator } from "./evaluator.js";
 
 /** Flag state from a directory of features files, found and validated exactly as the server's local storage. */
 export interface DirectoryEvaluatorOptions {
@@ -48,23 +47,17 @@ export async function createEvaluator(options: EvaluatorOptions): Promise<Evalua
     : fromDirectory(options as DirectoryEvaluatorOptions);
 }
 
-function fromDocuments(options: DocumentsEvaluatorOptions): Evaluator {
+function fromDocuments(options: DocumentsEvaluatorOptions): Promise<Evaluator> {
   const files = documentFiles(options.documents);
-  const build = buildSnapshot({ revision: contentHash(files), files }, new Date());
-  if (!build.ok) throw build.error;
-  const snapshot = build.snapshot;
-  const status: EvaluatorStatus = {
-    revision: snapshot.revision,
-    loadedAt: snapshot.builtAt,
-    watching: false,
-    lastError: undefined,
-  };
-  return {
-    ...createResponder(() => snapshot),
-    status: () => status,
-    reload: async () => {},
+  const state = { revision: contentHash(files), files };
+  // Nothing to watch or re-read: a reload finds the same state and resolves at once.
+  const source: FlagSource = {
+    description: "features documents",
+    read: async () => state,
+    watch: async () => {},
     close: async () => {},
   };
+  return serve(source, false);
 }
 
 async function fromDirectory(options: DirectoryEvaluatorOptions): Promise<Evaluator> {
@@ -74,10 +67,28 @@ async function fromDirectory(options: DirectoryEvaluatorOptions): Promise<Evalua
   if (!found.isDirectory()) throw new ValidationError(`"${path}" is not a directory`);
 
   const report = (error: unknown) => options.onError?.(asError(error));
-  const source = new DirectorySource({ path, onWatchError: report });
-  const state = new LiveState(source);
+  // The library has no config: the default limits.
+  const source = new DirectorySource({ path, limits: DEFAULT_FEATURES_LIMITS, onWatchError: report });
+  return serve(source, options.watch ?? true, report);
+}
+
+/**
+ * Loads `source` (watched when `watching`, each failed reload told to `report`) and evaluates against its live
+ * snapshot. Rejects with why the state is not served when the first load fails.
+ */
+async function serve(
+  source: FlagSource,
+  watching: boolean,
+  report?: (error: unknown) => void,
+): Promise<Evaluator> {
+  const live = new LiveSnapshot({ source, directory: "", limits: DEFAULT_FEATURES_LIMITS });
+  // A reload rejects with the reason the state it read is not served; the last good state stays.
+  const reload = async () => {
+    await live.reload();
+    const failure = live.lastError;
+    if (failure !== undefined) throw failure.error;
+  };
   const stop = new AbortController();
-  const watching = options.watch ?? true;
   try {
     // Watch first, then load: a change made while the first load runs is not missed.
     if (watching) {
@@ -86,11 +97,11 @@ async function fromDirectory(options: DirectoryEvaluatorOptions): Promise<Evalua
       const reportOnce = (error: unknown) => {
         if (error === reported) return;
         reported = error;
-        report(error);
+        report?.(error);
       };
-      await source.watch(() => void state.reload().catch(reportOnce), stop.signal);
+      await source.watch(() => void reload().catch(reportOnce), stop.signal);
     }
-    await state.reload();
+    await reload();
   } catch (error) {
     stop.abort();
     await source.close();
@@ -98,91 +109,18 @@ async function fromDirectory(options: DirectoryEvaluatorOptions): Promise<Evalua
   }
   let closed = false;
   return {
-    ...createResponder(() => state.snapshot),
-    status: () => state.status(watching && !closed),
-    reload: () => state.reload(),
+    ...createResponder(() => live.snapshot),
+    status: () => {
+      const { revision, builtAt } = live.snapshot;
+      return { revision, loadedAt: builtAt, watching: watching && !closed, lastError: live.lastError?.error };
+    },
+    reload,
     close: async () => {
       closed = true;
       stop.abort();
       await source.close();
     },
   };
-}
-
-/**
- * The current snapshot of a source and its reloads. A reload is built aside and swapped in with one assignment;
- * a failed one keeps the last good snapshot and is remembered until one succeeds. Reloads never overlap, and
- * requests for one while another runs are merged into one that starts after it.
- */
-class LiveState {
-  readonly #source: FlagSource;
-  #snapshot: Snapshot | undefined;
-  #lastError: Error | undefined;
-  /** The revision of the last state read, loaded or not. */
-  #revision: string | undefined;
-  #parsed: ParseCache | undefined;
-  #active: Promise<void> | undefined;
-  #queued: Promise<void> | undefined;
-
-  constructor(source: FlagSource) {
-    this.#source = source;
-  }
-
-  /** The snapshot being served; only read after the first successful load. */
-  get snapshot(): Snapshot {
-    return this.#snapshot as Snapshot;
-  }
-
-  status(watching: boolean): EvaluatorStatus {
-    const snapshot = this.snapshot;
-    return { revision: snapshot.revision, loadedAt: snapshot.builtAt, watching, lastError: this.#lastError };
-  }
-
-  /** Re-reads the source and swaps in a new snapshot if it changed; rejects with the reason it could not. */
-  reload(): Promise<void> {
-    if (this.#queued !== undefined) return this.#queued;
-    if (this.#active === undefined) return this.#run();
-    const queued = this.#active
-      .catch(() => {})
-      .then(() => {
-        this.#queued = undefined;
-        return this.#run();
-      });
-    this.#queued = queued;
-    return queued;
-  }
-
-  #run(): Promise<void> {
-    const active = this.#load().finally(() => {
-      this.#active = undefined;
-    });
-    this.#active = active;
-    return active;
-  }
-
-  async #load(): Promise<void> {
-    let state: SourceState;
-    try {
-      state = await this.#source.read("");
-    } catch (error) {
-      this.#lastError = asError(error);
-      throw this.#lastError;
-    }
-    // The revision hashes every selected path and its bytes: the same revision is the same state.
-    if (state.revision === this.#revision) {
-      if (this.#lastError !== undefined) throw this.#lastError;
-      return;
-    }
-    this.#revision = state.revision;
-    const build = buildSnapshot(state, new Date(), this.#parsed);
-    this.#parsed = build.parsed;
-    if (!build.ok) {
-      this.#lastError = build.error;
-      throw build.error;
-    }
-    this.#snapshot = build.snapshot;
-    this.#lastError = undefined;
-  }
 }
 
 function asError(error: unknown): Error {

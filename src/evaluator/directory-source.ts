@@ -1,3 +1,4 @@
+import type { FeaturesLimits } from "../format/limits.js";
 import { contentHash } from "../storage/content-hash.js";
 import type { FlagSource, SourceState } from "../storage/flag-source.js";
 import { readFeaturesTree } from "../storage/local/read-features-tree.js";
@@ -6,6 +7,8 @@ import { isScratchFile, type TreeWatcher, watchTree } from "../storage/local/wat
 export interface DirectorySourceOptions {
   /** The directory holding the features files (absolute, or relative to the working directory). */
   readonly path: string;
+  /** The limits its features files keep to as they are read. */
+  readonly limits: FeaturesLimits;
   /** Called with the file watcher's own errors; watching goes on. */
   readonly onWatchError?: (error: unknown) => void;
 }
@@ -26,7 +29,7 @@ export class DirectorySource implements FlagSource {
   }
 
   async read(directory: string): Promise<SourceState> {
-    const tree = await readFeaturesTree(this.#options.path, directory);
+    const tree = await readFeaturesTree(this.#options.path, directory, this.#options.limits);
     return { revision: contentHash(tree.files), ...tree };
   }
 

@@ -10,6 +10,7 @@ import {
 } from "../domain/errors.js";
 import type { Flag, Segment } from "../domain/flag-state.js";
 import { applyChange, type Change, describeChange, validateChange } from "./apply-change.js";
+import { DEFAULT_FEATURES_LIMITS } from "./limits.js";
 import { loadState } from "./load-state.js";
 import { parseFeatures } from "./parse-features.js";
 
@@ -106,7 +107,7 @@ function text(change: Change, ...target: Target): string {
 
 /** Loads written text the way a snapshot does, insisting on no issues (references included). */
 function load(written: string, path = TEAM_PATH) {
-  const state = loadState([{ path, bytes: new TextEncoder().encode(written) }]);
+  const state = loadState([{ path, bytes: new TextEncoder().encode(written) }], DEFAULT_FEATURES_LIMITS);
   assert.deepEqual(state.issues, []);
   return state.namespaces;
 }

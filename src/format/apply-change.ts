@@ -12,7 +12,9 @@ import {
   type Namespace,
   type Segment,
 } from "../domain/flag-state.js";
+import { checkFlagReferences, checkSegmentUnused } from "./check-references.js";
 import { type FeaturesDocument, LATEST_FEATURES_VERSION } from "./features-document.js";
+import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "./limits.js";
 import { featuresFileSyntax, parseFeatures } from "./parse-features.js";
 import { quoteValue } from "./quote-value.js";
 import { serializeFeatures } from "./serialize-features.js";
@@ -46,6 +48,14 @@ export interface ApplyChangeOptions {
    * which flags may reference too.
    */
   readonly extraSegments?: ReadonlySet<string> | undefined;
+  /** The environment's limits, which the file keeps to before and after the change; the defaults without a config. */
+  readonly limits?: FeaturesLimits | undefined;
+}
+
+/** The file a change edits, and the limits it keeps to. */
+interface TargetFile {
+  readonly path: string;
+  readonly limits: FeaturesLimits;
 }
 
 type Verb = "create" | "update" | "delete";
@@ -126,11 +136,13 @@ export function applyChange(
       issues: [{ path: "", message: "not a features.yaml or features.yml file", file: path }],
     });
   }
-  const documents = current === undefined ? undefined : readCurrent(current, path);
+  const limits = options.limits ?? DEFAULT_FEATURES_LIMITS;
+  const documents = current === undefined ? undefined : readCurrent(current, path, limits);
+  const file = { path, limits };
   const text =
     target.type === "namespace"
-      ? namespaceText(change, target, documents, path)
-      : resourceText(change, target, documents, path, options.extraSegments ?? new Set());
+      ? namespaceText(change, target, documents, file)
+      : resourceText(change, target, documents, file, options.extraSegments ?? new Set());
   return { path, text, description: describeChange(change) };
 }
 
@@ -195,8 +207,8 @@ function checkChange(change: Change, { type, namespaceKey, key }: Target): void 
 }
 
 /** The current file's documents; a file that fails to parse or validate is not written over. */
-function readCurrent(current: string, path: string): FeaturesDocument[] {
-  const parsed = parseFeatures(current, path);
+function readCurrent(current: string, path: string, limits: FeaturesLimits): FeaturesDocument[] {
+  const parsed = parseFeatures(current, path, limits);
   if (parsed.issues.length > 0) {
     throw new ValidationError(
       `${path} is not a valid features file, so it cannot be changed through the API: ${summary(parsed.issues)}`,
@@ -210,8 +222,9 @@ function namespaceText(
   change: Change,
   { key }: Target,
   documents: readonly FeaturesDocument[] | undefined,
-  path: string,
+  file: TargetFile,
 ): string | undefined {
+  const { path } = file;
   const docs = documents ?? [];
   const matches = (document: FeaturesDocument): boolean => document.namespace.key === key;
   switch (change.kind) {
@@ -219,7 +232,7 @@ function namespaceText(
       if (key === DEFAULT_NAMESPACE || docs.some(matches)) {
         throw new AlreadyExistsError(`create namespace ${quoteValue(key)}`);
       }
-      return writeNamespaceDocuments([...docs, newDocument(namespaceObject(change.namespace))], path);
+      return writeNamespaceDocuments([...docs, newDocument(namespaceObject(change.namespace))], file);
     }
     case "update-namespace": {
       const namespace = namespaceObject(change.namespace);
@@ -229,17 +242,17 @@ function namespaceText(
           const quoted = quoteValue(key);
           throw new NotFoundError(`update namespace ${quoted}: namespace ${quoted} not found`);
         }
-        return writeNamespaceDocuments([...docs, newDocument(namespace)], path);
+        return writeNamespaceDocuments([...docs, newDocument(namespace)], file);
       }
       const updated = docs.map((document) =>
         matches(document) ? { ...document, namespace, namespaceForm: "object" as const } : document,
       );
-      return writeNamespaceDocuments(updated, path);
+      return writeNamespaceDocuments(updated, file);
     }
     case "delete-namespace": {
       const kept = docs.filter((document) => !matches(document));
       if (kept.length === docs.length) throw notInFile(`namespace ${quoteValue(key)}`, path);
-      return kept.length === 0 ? undefined : writeNamespaceDocuments(kept, path);
+      return kept.length === 0 ? undefined : writeNamespaceDocuments(kept, file);
     }
     default:
       throw new TypeError(`not a namespace change: ${change.kind}`);
@@ -250,9 +263,10 @@ function resourceText(
   change: Change,
   { verb, type, namespaceKey, key }: Target,
   documents: readonly FeaturesDocument[] | undefined,
-  path: string,
+  file: TargetFile,
   extraSegments: ReadonlySet<string>,
 ): string | undefined {
+  const { path } = file;
   const kind = type as ResourceKind;
   const docs = [...(documents ?? [])];
   const inNamespace = (document: FeaturesDocument): boolean => document.namespace.key === namespaceKey;
@@ -271,7 +285,7 @@ function resourceText(
           )
         : document,
     );
-    return writeFlagDocuments(next, path);
+    return writeFlagDocuments(next, file);
   }
 
   let first = docs.findIndex(inNamespace);
@@ -311,7 +325,7 @@ function resourceText(
             : document,
         );
   if (kind === "flag") checkFlagReferences(next, namespaceKey, key, extraSegments, path);
-  return writeFlagDocuments(next, path);
+  return writeFlagDocuments(next, file);
 }
 
 function itemsOf(document: FeaturesDocument, kind: ResourceKind): readonly (Flag | Segment)[] {
@@ -328,113 +342,9 @@ function withItems(
     : { ...document, segments: items as readonly Segment[] };
 }
 
-/**
- * Refuses to delete a segment that a flag of the namespace still uses, naming every use (`flag "f" rule 2`,
- * `flag "g" rollout 1`, counting from 1), so the change cannot leave flags pointing at nothing.
- */
-function checkSegmentUnused(
-  docs: readonly FeaturesDocument[],
-  namespaceKey: string,
-  segmentKey: string,
-): void {
-  const uses: string[] = [];
-  for (const document of docs) {
-    if (document.namespace.key !== namespaceKey) continue;
-    for (const flag of document.flags) {
-      flag.rules.forEach((rule, index) => {
-        if (rule.segment.keys.includes(segmentKey))
-          uses.push(`flag ${quoteValue(flag.key)} rule ${index + 1}`);
-      });
-      flag.rollouts.forEach((rollout, index) => {
-        if (rollout.segment?.keys.includes(segmentKey)) {
-          uses.push(`flag ${quoteValue(flag.key)} rollout ${index + 1}`);
-        }
-      });
-    }
-  }
-  if (uses.length > 0) {
-    throw new PreconditionError(`segment ${quoteValue(segmentKey)} is in use by ${uses.join(", ")}`);
-  }
-}
-
-/**
- * Checks the references of the written flag wherever it now stands. A flag sees the segments of its own document
- * and of earlier documents of the namespace (later ones are not loaded yet when Flipt builds the snapshot), plus
- * `extraSegments`. Its distributions must name its own variants.
- */
-function checkFlagReferences(
-  docs: readonly FeaturesDocument[],
-  namespaceKey: string,
-  flagKey: string,
-  extraSegments: ReadonlySet<string>,
-  file: string,
-): void {
-  const everywhere = new Set(extraSegments);
-  for (const document of docs) {
-    if (document.namespace.key !== namespaceKey) continue;
-    for (const segment of document.segments) everywhere.add(segment.key);
-  }
-  const visible = new Set(extraSegments);
-  const issues: ValidationIssue[] = [];
-  for (const document of docs) {
-    if (document.namespace.key !== namespaceKey) continue;
-    for (const segment of document.segments) visible.add(segment.key);
-    document.flags.forEach((flag, index) => {
-      if (flag.key === flagKey)
-        issues.push(...referenceIssues(flag, index, namespaceKey, visible, everywhere, file));
-    });
-  }
-  if (issues.length > 0) {
-    throw new ValidationError(issues.map((issue) => issue.message).join("; "), { issues });
-  }
-}
-
-function referenceIssues(
-  flag: Flag,
-  index: number,
-  namespaceKey: string,
-  visible: ReadonlySet<string>,
-  everywhere: ReadonlySet<string>,
-  file: string,
-): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  const prefix = `flag ${quoteValue(`${namespaceKey}/${flag.key}`, { quotes: false })}`;
-  const segments = (path: string, what: string, keys: readonly string[]): void => {
-    for (const key of keys) {
-      if (visible.has(key)) continue;
-      const later = everywhere.has(key)
-        ? " (it is defined in a later document, which the flag cannot see)"
-        : "";
-      issues.push({
-        path,
-        message: `${prefix} ${what} references unknown segment ${quoteValue(key)}${later}`,
-        file,
-      });
-    }
-  };
-  const variants = new Set(flag.variants.map((variant) => variant.key));
-  flag.rules.forEach((rule, ruleIndex) => {
-    const rulePath = `flags[${index}].rules[${ruleIndex}]`;
-    segments(`${rulePath}.segment`, `rule ${ruleIndex + 1}`, rule.segment.keys);
-    rule.distributions.forEach((distribution, distributionIndex) => {
-      if (variants.has(distribution.variant)) return;
-      issues.push({
-        path: `${rulePath}.distributions[${distributionIndex}].variant`,
-        message: `${prefix} rule ${ruleIndex + 1} references unknown variant ${quoteValue(distribution.variant)}`,
-        file,
-      });
-    });
-  });
-  flag.rollouts.forEach((rollout, rolloutIndex) => {
-    const keys = rollout.segment?.keys ?? [];
-    segments(`flags[${index}].rollouts[${rolloutIndex}].segment`, `rollout ${rolloutIndex + 1}`, keys);
-  });
-  return issues;
-}
-
 /** A flag or segment write: every document at version "1.6", yaml.v3 layout, validated as Flipt does. */
-function writeFlagDocuments(docs: readonly FeaturesDocument[], path: string): string {
-  return checkWritten(serializeFeatures(docs, { write: "flags" }), path);
+function writeFlagDocuments(docs: readonly FeaturesDocument[], file: TargetFile): string {
+  return checkWritten(serializeFeatures(docs, { write: "flags" }), file);
 }
 
 /**
@@ -442,19 +352,19 @@ function writeFlagDocuments(docs: readonly FeaturesDocument[], path: string): st
  * whose content cannot be expressed at its version (isoneof lists before 1.6, a namespace object before 1.4)
  * breaks the state. Such a document is written at version "1.6" instead, which keeps its content and loads.
  */
-function writeNamespaceDocuments(docs: readonly FeaturesDocument[], path: string): string {
+function writeNamespaceDocuments(docs: readonly FeaturesDocument[], file: TargetFile): string {
   const versioned = docs.map((document) => {
     if (document.version === LATEST_FEATURES_VERSION) return document;
     const alone = serializeFeatures([document], { write: "namespace" });
-    if (parseFeatures(alone, path).issues.length === 0) return document;
+    if (parseFeatures(alone, file.path, file.limits).issues.length === 0) return document;
     return { ...document, version: LATEST_FEATURES_VERSION, versionDeclared: true };
   });
-  return checkWritten(serializeFeatures(versioned, { write: "namespace" }), path);
+  return checkWritten(serializeFeatures(versioned, { write: "namespace" }), file);
 }
 
 /** Refuses a write whose result would not load (Flipt's CUE validation of the re-encoded file). */
-function checkWritten(text: string, path: string): string {
-  const parsed = parseFeatures(text, path);
+function checkWritten(text: string, { path, limits }: TargetFile): string {
+  const parsed = parseFeatures(text, path, limits);
   if (parsed.issues.length > 0) {
     throw new ValidationError(`the change would leave ${path} invalid: ${summary(parsed.issues)}`, {
       issues: parsed.issues,

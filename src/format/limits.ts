@@ -3,7 +3,11 @@
  * of exhausting memory or the stack.
  */
 
-/** The limits a server's config may set (`limits.max_features_file_bytes`, `limits.max_yaml_alias_nodes`). */
+/**
+ * The limits a server's config may set (`limits.max_features_file_bytes`, `limits.max_yaml_alias_nodes`, ...).
+ * They are passed to every reader, never held process-wide, so two environments or evaluators in one process
+ * can keep to different ones.
+ */
 export interface FeaturesLimits {
   /** The largest features file read, in bytes. */
   readonly maxFileBytes: number;
@@ -23,28 +27,16 @@ export interface FeaturesLimits {
   readonly maxSnapshotBytes: number;
 }
 
-/** 8 MiB (Flipt's largest test repositories are well under 1 MiB), 10 000 nodes, 16 MiB and 128 MiB. */
+/**
+ * 8 MiB (Flipt's largest test repositories are well under 1 MiB), 10 000 nodes, 16 MiB and 128 MiB: the config's
+ * defaults, and the limits of callers that have no config (the library, `pennant validate`, tools).
+ */
 export const DEFAULT_FEATURES_LIMITS: FeaturesLimits = {
   maxFileBytes: 8 * 1024 * 1024,
   maxAliasNodes: 10_000,
   maxExpandedBytes: 16 * 1024 * 1024,
   maxSnapshotBytes: 128 * 1024 * 1024,
 };
-
-let current = DEFAULT_FEATURES_LIMITS;
-
-/**
- * Sets the limits for every features file read from now on. They are process-wide, like Node's own header size
- * limit: a server sets them once from its config before it loads any state.
- */
-export function setFeaturesLimits(limits: FeaturesLimits): void {
-  current = limits;
-}
-
-/** The limits in force. */
-export function featuresLimits(): FeaturesLimits {
-  return current;
-}
 
 /** How deeply mappings and lists may nest in a document (attachments and metadata are the deep parts). */
 export const MAX_NESTING_DEPTH = 100;

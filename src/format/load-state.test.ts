@@ -44,7 +44,10 @@ describe("loadState()", () => {
       "valid/features.json",
       "valid/stream.features.json",
     ];
-    const state = loadState(paths.map((path) => fixture(path)));
+    const state = loadState(
+      paths.map((path) => fixture(path)),
+      DEFAULT_FEATURES_LIMITS,
+    );
     assert.deepEqual(state.issues, []);
     assert.deepEqual([...state.namespaces.keys()].sort(), [
       "default",
@@ -69,7 +72,7 @@ describe("loadState()", () => {
 
   it("uses the file's SHA-1 as the digest of a namespace one document defines", () => {
     const bytes = readFileSync(new URL("valid/v1.0.yaml", FIXTURES));
-    const state = loadState([{ path: "v1.0.yaml", bytes }]);
+    const state = loadState([{ path: "v1.0.yaml", bytes }], DEFAULT_FEATURES_LIMITS);
     assert.equal(state.namespaces.get("v1_0")?.digest, sha1Hex(bytes));
     assert.match(state.namespaces.get("v1_0")?.digest ?? "", /^[0-9a-f]{40}$/);
   });
@@ -77,10 +80,13 @@ describe("loadState()", () => {
   it("chains the file digest once per contributing document, and namespaces sharing a file share its digest", () => {
     const same = readFileSync(new URL("valid/stream-same-namespace.yaml", FIXTURES));
     const two = readFileSync(new URL("valid/stream-two-namespaces.yaml", FIXTURES));
-    const state = loadState([
-      { path: "a/features.yaml", bytes: same },
-      { path: "b/features.yaml", bytes: two },
-    ]);
+    const state = loadState(
+      [
+        { path: "a/features.yaml", bytes: same },
+        { path: "b/features.yaml", bytes: two },
+      ],
+      DEFAULT_FEATURES_LIMITS,
+    );
     const fileDigest = sha1Hex(same);
     assert.equal(state.namespaces.get("merged")?.digest, chainDigest(fileDigest, fileDigest));
     assert.equal(state.namespaces.get("merged")?.digest.length, 32);
@@ -89,7 +95,7 @@ describe("loadState()", () => {
   });
 
   it("always has the default namespace, empty with an empty digest when no document targets it", () => {
-    const state = loadState([]);
+    const state = loadState([], DEFAULT_FEATURES_LIMITS);
     assert.deepEqual(state.issues, []);
     assert.deepEqual(state.namespaces.get("default"), {
       namespace: { key: "default" },
@@ -100,7 +106,7 @@ describe("loadState()", () => {
   });
 
   it("lets later flags and segments replace earlier ones with the same key, keeping first-seen order", () => {
-    const state = loadState([fixture("valid/stream-same-namespace.yaml")]);
+    const state = loadState([fixture("valid/stream-same-namespace.yaml")], DEFAULT_FEATURES_LIMITS);
     const merged = state.namespaces.get("merged");
     assert.deepEqual([...(merged?.flags.keys() ?? [])], ["first", "replaced", "second"]);
     assert.equal(merged?.flags.get("replaced")?.name, "Replacement");
@@ -108,11 +114,14 @@ describe("loadState()", () => {
   });
 
   it("takes the namespace name and description from the first document that declares each", () => {
-    const state = loadState([
-      file("a.yaml", "namespace: ns\n"),
-      file("b.yaml", 'version: "1.4"\nnamespace: {key: ns, name: First}\n'),
-      file("c.yaml", 'version: "1.4"\nnamespace: {key: ns, name: Second, description: Described}\n'),
-    ]);
+    const state = loadState(
+      [
+        file("a.yaml", "namespace: ns\n"),
+        file("b.yaml", 'version: "1.4"\nnamespace: {key: ns, name: First}\n'),
+        file("c.yaml", 'version: "1.4"\nnamespace: {key: ns, name: Second, description: Described}\n'),
+      ],
+      DEFAULT_FEATURES_LIMITS,
+    );
     assert.deepEqual(state.namespaces.get("ns")?.namespace, {
       key: "ns",
       name: "First",
@@ -121,15 +130,21 @@ describe("loadState()", () => {
   });
 
   it("visits files in lexical path order, whatever order they are given in", () => {
-    const state = loadState([
-      file("b/features.yaml", "namespace: ns\nflags: [{key: f, name: From B}]\n"),
-      file("a/features.yaml", "namespace: ns\nflags: [{key: f, name: From A}]\n"),
-    ]);
+    const state = loadState(
+      [
+        file("b/features.yaml", "namespace: ns\nflags: [{key: f, name: From B}]\n"),
+        file("a/features.yaml", "namespace: ns\nflags: [{key: f, name: From A}]\n"),
+      ],
+      DEFAULT_FEATURES_LIMITS,
+    );
     assert.equal(state.namespaces.get("ns")?.flags.get("f")?.name, "From B");
   });
 
   it("reports unknown segments and variants with Flipt's messages and their lines", () => {
-    const state = loadState([fixture("invalid/references.yaml", "refs/features.yaml")]);
+    const state = loadState(
+      [fixture("invalid/references.yaml", "refs/features.yaml")],
+      DEFAULT_FEATURES_LIMITS,
+    );
     assert.deepEqual(summary(state.issues), [
       'refs/features.yaml:9 flags[0].rules[0].segment: flag refs/variant-flag rule 1 references unknown segment "missing-segment"',
       'refs/features.yaml:13 flags[0].rules[0].distributions[1].variant: flag refs/variant-flag rule 1 references unknown variant "missing-variant"',
@@ -141,35 +156,47 @@ describe("loadState()", () => {
   it("rejects a segment defined in a later file, and accepts it from an earlier one", () => {
     const flags = readFileSync(new URL("order/a-flags.yaml", FIXTURES));
     const segments = readFileSync(new URL("order/b-segments.yaml", FIXTURES));
-    const late = loadState([
-      { path: "order/a-flags.yaml", bytes: flags },
-      { path: "order/b-segments.yaml", bytes: segments },
-    ]);
+    const late = loadState(
+      [
+        { path: "order/a-flags.yaml", bytes: flags },
+        { path: "order/b-segments.yaml", bytes: segments },
+      ],
+      DEFAULT_FEATURES_LIMITS,
+    );
     assert.deepEqual(summary(late.issues), [
       'order/a-flags.yaml:9 flags[0].rollouts[0].segment: flag ordered/early-flag rule 1 references unknown segment "late-segment"',
     ]);
-    const early = loadState([
-      { path: "order/z-flags.yaml", bytes: flags },
-      { path: "order/b-segments.yaml", bytes: segments },
-    ]);
+    const early = loadState(
+      [
+        { path: "order/z-flags.yaml", bytes: flags },
+        { path: "order/b-segments.yaml", bytes: segments },
+      ],
+      DEFAULT_FEATURES_LIMITS,
+    );
     assert.deepEqual(early.issues, []);
   });
 
   it("reports schema issues of every file and skips reference checks until they are fixed", () => {
-    const state = loadState([
-      fixture("invalid/rollout-110.yaml", "a/features.yaml"),
-      fixture("invalid/references.yaml", "b/features.yaml"),
-    ]);
+    const state = loadState(
+      [
+        fixture("invalid/rollout-110.yaml", "a/features.yaml"),
+        fixture("invalid/references.yaml", "b/features.yaml"),
+      ],
+      DEFAULT_FEATURES_LIMITS,
+    );
     assert.deepEqual(summary(state.issues), [
       "a/features.yaml:22 flags[0].rules[1].distributions[0].rollout: rollout 110 is out of range: it must be between 0 and 100",
     ]);
   });
 
   it("reports files that are not UTF-8 or are too large", () => {
-    const state = loadState([
-      { path: "bad.yaml", bytes: new Uint8Array([0x6e, 0x3a, 0x20, 0xff]) },
-      { path: "big.yaml", bytes: new Uint8Array(DEFAULT_FEATURES_LIMITS.maxFileBytes + 1).fill(0x20) },
-    ]);
+    const state = loadState(
+      [
+        { path: "bad.yaml", bytes: new Uint8Array([0x6e, 0x3a, 0x20, 0xff]) },
+        { path: "big.yaml", bytes: new Uint8Array(DEFAULT_FEATURES_LIMITS.maxFileBytes + 1).fill(0x20) },
+      ],
+      DEFAULT_FEATURES_LIMITS,
+    );
     assert.deepEqual(summary(state.issues), [
       "bad.yaml:1 : the file is not valid UTF-8",
       "big.yaml:1 : the file is larger than the 8 MiB limit for a features file (limits.max_features_file_bytes)",

@@ -1,7 +1,7 @@
 import type { ValidationIssue } from "../domain/errors.js";
 import { DEFAULT_NAMESPACE, type Flag, type Namespace, type Segment } from "../domain/flag-state.js";
 import type { FeaturesDocument, ParsedFile } from "./features-document.js";
-import { featuresLimits } from "./limits.js";
+import type { FeaturesLimits } from "./limits.js";
 import { chainDigest, sha1Hex } from "./namespace-digest.js";
 import { parseFeatures, tooLarge } from "./parse-features.js";
 import { quoteValue } from "./quote-value.js";
@@ -56,8 +56,14 @@ interface Building {
  * references unknown segment "<s>"`, n counting from 1, rollouts included), and each distribution must name a
  * variant of its flag (`... references unknown variant "<v>"`). References are checked only when every file
  * parsed cleanly, so a schema error does not also show up as a string of unknown-reference errors.
+ *
+ * Every file, and the state as a whole, keeps to `limits`.
  */
-export function loadState(files: readonly FeaturesFile[], previous: ParseCache = new Map()): LoadedState {
+export function loadState(
+  files: readonly FeaturesFile[],
+  limits: FeaturesLimits,
+  previous: ParseCache = new Map(),
+): LoadedState {
   const issues: ValidationIssue[] = [];
   const cache = new Map<string, ParsedFile>();
   const parsed: { file: string; digest: string; documents: readonly FeaturesDocument[] }[] = [];
@@ -66,8 +72,8 @@ export function loadState(files: readonly FeaturesFile[], previous: ParseCache =
   /** What the files read so far weigh with aliases expanded, against `FeaturesLimits.maxSnapshotBytes`. */
   let weight = 0;
   for (const { path, bytes } of sorted) {
-    if (bytes.byteLength > featuresLimits().maxFileBytes) {
-      issues.push(...tooLarge(path).issues);
+    if (bytes.byteLength > limits.maxFileBytes) {
+      issues.push(...tooLarge(path, limits).issues);
       continue;
     }
     const digest = sha1Hex(bytes);
@@ -81,12 +87,12 @@ export function loadState(files: readonly FeaturesFile[], previous: ParseCache =
         issues.push({ path: "", message: "the file is not valid UTF-8", file: path, line: 1 });
         continue;
       }
-      result = parseFeatures(text, path);
+      result = parseFeatures(text, path, limits);
     }
     cache.set(cacheKey, result);
     issues.push(...result.issues);
-    if (weight + result.expandedBytes > featuresLimits().maxSnapshotBytes) {
-      issues.push(overSnapshotLimit(path));
+    if (weight + result.expandedBytes > limits.maxSnapshotBytes) {
+      issues.push(overSnapshotLimit(path, limits.maxSnapshotBytes));
       continue;
     }
     weight += result.expandedBytes;
@@ -129,8 +135,7 @@ export function loadState(files: readonly FeaturesFile[], previous: ParseCache =
 }
 
 /** The issue for the file that takes the state past `FeaturesLimits.maxSnapshotBytes`. */
-function overSnapshotLimit(file: string): ValidationIssue {
-  const limit = featuresLimits().maxSnapshotBytes;
+function overSnapshotLimit(file: string, limit: number): ValidationIssue {
   const message = `with this file the flag state holds more than ${limit} bytes once YAML aliases are expanded (limits.max_snapshot_bytes)`;
   return { path: "", message, file, line: 1 };
 }

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import type { ValidationIssue } from "../domain/errors.js";
 import type { Flag, Segment } from "../domain/flag-state.js";
 import type { FeaturesDocument } from "./features-document.js";
-import { DEFAULT_FEATURES_LIMITS, MAX_NESTING_DEPTH, setFeaturesLimits } from "./limits.js";
+import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits, MAX_NESTING_DEPTH } from "./limits.js";
 import { featuresFileSyntax, parseFeatures } from "./parse-features.js";
 
 const FIXTURES = new URL("../../test/fixtures/features/", import.meta.url);
@@ -42,8 +42,12 @@ function summary(issues: readonly ValidationIssue[]): string[] {
   return issues.map((issue) => `${issue.line} ${issue.path}: ${issue.message}`);
 }
 
-function parseText(text: string, file = "features.yaml"): ReturnType<typeof parseFeatures> {
-  return parseFeatures(text, file);
+function parseText(
+  text: string,
+  file = "features.yaml",
+  limits: FeaturesLimits = DEFAULT_FEATURES_LIMITS,
+): ReturnType<typeof parseFeatures> {
+  return parseFeatures(text, file, limits);
 }
 
 describe("parseFeatures()", () => {
@@ -411,26 +415,23 @@ describe("parseFeatures()", () => {
       const anchors = "segments:\n  - &s {key: s, name: S, match_type: ANY_MATCH_TYPE}\n";
       const aliases = (count: number) =>
         `${anchors}flags:\n${Array.from({ length: count }, (_, i) => `  - {key: f${i}, name: F, metadata: {s: *s}}\n`).join("")}`;
-      try {
-        setFeaturesLimits({ ...DEFAULT_FEATURES_LIMITS, maxFileBytes: 100, maxAliasNodes: 12 });
-        const room = 100 - flag.length;
-        const fits = `${flag}${"x".repeat(room % 2)}${"é".repeat(Math.floor(room / 2))}`;
-        assert.equal(Buffer.byteLength(fits), 100);
-        assert.deepEqual(parseText(fits).issues, []);
-        assert.equal(
-          only(parseText(`${fits}x`).issues).message,
-          "the file is larger than the 100-byte limit for a features file (limits.max_features_file_bytes)",
-        );
-        // Each alias of the segment mapping adds 4 nodes: the mapping and its three values.
-        setFeaturesLimits({ ...DEFAULT_FEATURES_LIMITS, maxFileBytes: 1024 * 1024, maxAliasNodes: 8 });
-        assert.deepEqual(parseText(aliases(2)).issues, []);
-        assert.match(
-          only(parseText(aliases(3)).issues).message,
-          /^YAML aliases expand to more than 8 nodes \(limits.max_yaml_alias_nodes\)/,
-        );
-      } finally {
-        setFeaturesLimits(DEFAULT_FEATURES_LIMITS);
-      }
+      const small = { ...DEFAULT_FEATURES_LIMITS, maxFileBytes: 100, maxAliasNodes: 12 };
+      const room = 100 - flag.length;
+      const fits = `${flag}${"x".repeat(room % 2)}${"é".repeat(Math.floor(room / 2))}`;
+      assert.equal(Buffer.byteLength(fits), 100);
+      assert.deepEqual(parseText(fits, "features.yaml", small).issues, []);
+      assert.equal(
+        only(parseText(`${fits}x`, "features.yaml", small).issues).message,
+        "the file is larger than the 100-byte limit for a features file (limits.max_features_file_bytes)",
+      );
+      assert.deepEqual(parseText(`${fits}x`).issues, [], "the defaults, in the same process, still take it");
+      // Each alias of the segment mapping adds 4 nodes: the mapping and its three values.
+      const few = { ...DEFAULT_FEATURES_LIMITS, maxFileBytes: 1024 * 1024, maxAliasNodes: 8 };
+      assert.deepEqual(parseText(aliases(2), "features.yaml", few).issues, []);
+      assert.match(
+        only(parseText(aliases(3), "features.yaml", few).issues).message,
+        /^YAML aliases expand to more than 8 nodes \(limits.max_yaml_alias_nodes\)/,
+      );
     });
 
     it("rejects unexpected extensions with Flipt's message", () => {

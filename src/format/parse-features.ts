@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import type { ValidationIssue } from "../domain/errors.js";
 import type { FeaturesDocument, ParsedFile } from "./features-document.js";
-import { featuresLimits } from "./limits.js";
+import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "./limits.js";
 import { readDocument } from "./read-document.js";
 import { readJsonSource } from "./read-json-source.js";
 import { readYamlSource } from "./read-yaml-source.js";
@@ -21,9 +21,14 @@ export function featuresFileSyntax(file: string): "yaml" | "json" | undefined {
  * several concatenated JSON values, read as a stream the same way. Each document is validated on its own against
  * Flipt's schema at its own version; every issue carries the file, the 1-based line and a path such as
  * `flags[0].rules[1].distributions[0].rollout`. Only documents without issues are returned. Empty documents (a
- * trailing `---`, only comments) are skipped.
+ * trailing `---`, only comments) are skipped. `limits` are the environment's; the defaults suit a caller with no
+ * config.
  */
-export function parseFeatures(text: string, file: string): ParsedFile {
+export function parseFeatures(
+  text: string,
+  file: string,
+  limits: FeaturesLimits = DEFAULT_FEATURES_LIMITS,
+): ParsedFile {
   const syntax = featuresFileSyntax(file);
   if (syntax === undefined) {
     const name = file.slice(file.lastIndexOf("/") + 1);
@@ -35,18 +40,18 @@ export function parseFeatures(text: string, file: string): ParsedFile {
     };
   }
   // A string's UTF-8 size is at least its length: only a long one needs counting.
-  const { maxFileBytes } = featuresLimits();
+  const { maxFileBytes } = limits;
   if (
     text.length > maxFileBytes ||
     (text.length * 3 > maxFileBytes && Buffer.byteLength(text) > maxFileBytes)
   ) {
-    return tooLarge(file);
+    return tooLarge(file, limits);
   }
   const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
   if (body.trim() === "") return empty(file);
   const source =
     syntax === "yaml"
-      ? readYamlSource(body, file)
+      ? readYamlSource(body, file, limits)
       : { ...readJsonSource(body, file), expandedBytes: body.length };
   const documents: FeaturesDocument[] = [];
   const issues: ValidationIssue[] = [...source.issues];
@@ -73,8 +78,8 @@ function empty(file: string): ParsedFile {
 }
 
 /** The issue for a file over `FeaturesLimits.maxFileBytes`. */
-export function tooLarge(file: string): ParsedFile {
-  const bytes = featuresLimits().maxFileBytes;
+export function tooLarge(file: string, limits: FeaturesLimits): ParsedFile {
+  const bytes = limits.maxFileBytes;
   const limit = bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes}-byte`;
   const message = `the file is larger than the ${limit} limit for a features file (limits.max_features_file_bytes)`;
   return { documents: [], issues: [{ path: "", message, file, line: 1 }], expandedBytes: 0 };

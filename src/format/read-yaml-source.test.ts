@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { afterEach, describe, it } from "node:test";
-import { DEFAULT_FEATURES_LIMITS, setFeaturesLimits } from "./limits.js";
+import { describe, it } from "node:test";
+import { DEFAULT_FEATURES_LIMITS } from "./limits.js";
 import { readYamlSource } from "./read-yaml-source.js";
 
 describe("readYamlSource(): what a file weighs with its aliases expanded", () => {
-  afterEach(() => setFeaturesLimits(DEFAULT_FEATURES_LIMITS));
+  const limits = { ...DEFAULT_FEATURES_LIMITS, maxExpandedBytes: 5000 };
 
   it("counts each alias of a string at the string's full size", () => {
     const once = readYamlSource(`a: &s "${"x".repeat(1000)}"\n`, "f.yaml");
@@ -15,9 +15,8 @@ describe("readYamlSource(): what a file weighs with its aliases expanded", () =>
   });
 
   it("abandons a file at the limit and names the key, without reading the rest of it", () => {
-    setFeaturesLimits({ ...DEFAULT_FEATURES_LIMITS, maxExpandedBytes: 5000 });
     const text = `a: &s "${"x".repeat(1000)}"\nb: [${Array.from({ length: 10 }, () => "*s").join(", ")}]\n---\nc: 1\n`;
-    const read = readYamlSource(text, "f.yaml");
+    const read = readYamlSource(text, "f.yaml", limits);
     assert.equal(read.documents.length, 0, "neither document is kept: the file as a whole is over");
     assert.equal(read.issues.length, 2);
     assert.match(
@@ -28,8 +27,7 @@ describe("readYamlSource(): what a file weighs with its aliases expanded", () =>
   });
 
   it("stays under the limit for a file of the same size without aliases", () => {
-    setFeaturesLimits({ ...DEFAULT_FEATURES_LIMITS, maxExpandedBytes: 5000 });
-    const read = readYamlSource(`a: "${"x".repeat(4000)}"\n`, "f.yaml");
+    const read = readYamlSource(`a: "${"x".repeat(4000)}"\n`, "f.yaml", limits);
     assert.deepEqual(read.issues, []);
   });
 });

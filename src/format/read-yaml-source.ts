@@ -8,7 +8,7 @@ import {
   YAMLException,
 } from "js-yaml";
 import type { ValidationIssue } from "../domain/errors.js";
-import { featuresLimits, MAX_NESTING_DEPTH } from "./limits.js";
+import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits, MAX_NESTING_DEPTH } from "./limits.js";
 import { indexPath, keyPath } from "./paths.js";
 import { quoteValue } from "./quote-value.js";
 import { resolvePlainScalar } from "./resolve-plain-scalar.js";
@@ -48,9 +48,14 @@ type RawNode =
  * js-yaml's event stream, which carries offsets, scalar styles, anchors and aliases, so every node keeps its line
  * and plain scalars can be typed the way Go's yaml.v3 types them. Aliases and `<<` merge keys are expanded
  * within a budget (`FeaturesLimits.maxAliasNodes`); a syntax error is reported with its line, and a document with an
- * unsupported tag or too many aliases is reported and left out.
+ * unsupported tag or too many aliases is reported and left out. The defaults of `limits` suit a caller with no
+ * config.
  */
-export function readYamlSource(text: string, file: string): YamlReadResult {
+export function readYamlSource(
+  text: string,
+  file: string,
+  limits: FeaturesLimits = DEFAULT_FEATURES_LIMITS,
+): YamlReadResult {
   const lines = createLineIndex(text);
   const documents: SourceDocument[] = [];
   const issues: ValidationIssue[] = [];
@@ -63,7 +68,7 @@ export function readYamlSource(text: string, file: string): YamlReadResult {
         documents.push({ root: undefined, line: lineOf(startOf(raw)) });
         continue;
       }
-      const converter = createConverter(chunk.text, file, lineOf, weight);
+      const converter = createConverter(chunk.text, file, lineOf, weight, limits);
       try {
         const root = converter.convert(raw, "", 0);
         documents.push({ root, line: root.line });
@@ -226,12 +231,12 @@ function createConverter(
   file: string,
   lineAt: (offset: number) => number,
   weight: { bytes: number },
+  { maxAliasNodes, maxExpandedBytes }: FeaturesLimits,
 ) {
   const issues: ValidationIssue[] = [];
   const anchors = new Map<string, RawNode>();
   let expanded = 0;
   let aliasDepth = 0;
-  const { maxAliasNodes, maxExpandedBytes } = featuresLimits();
 
   /** The outermost alias being expanded: where a problem inside the expansion is reported. */
   let expanding: RawNode | undefined;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -73,5 +73,32 @@ describe("createEnvironments()", () => {
       ),
       { name: "NotFoundError" },
     );
+  });
+
+  it("gives each set of environments its own config's limits, side by side in one process", async () => {
+    const path = join(root, "limits");
+    await mkdir(path);
+    await writeFile(join(path, "features.yaml"), "flags:\n  - key: a\n    name: A\n");
+    const config = await configFor({
+      FLIPT_STORAGE_DEFAULT_BACKEND_TYPE: "local",
+      FLIPT_STORAGE_DEFAULT_BACKEND_PATH: path,
+    });
+    const strict = { ...config, limits: { ...config.limits, maxFeaturesFileBytes: 20 } };
+    const git = createGitRunner({ PATH: "/usr/local/bin:/usr/bin:/bin" });
+    const logger = pino({ level: "silent" });
+    const small = await createEnvironments(strict, git, logger, {}, { recover: false });
+    const roomy = await createEnvironments(config, git, logger, {}, { recover: false });
+    try {
+      await Promise.all([small.environments.default.reload(), roomy.environments.default.reload()]);
+      assert.match(
+        small.environments.default.status.lastError?.message ?? "",
+        /larger than the 20-byte limit for a features file/,
+      );
+      assert.equal(roomy.environments.default.status.lastError, undefined);
+      assert.ok(roomy.environments.default.snapshot.namespaces.get("default")?.flags.has("a"));
+    } finally {
+      await small.close();
+      await roomy.close();
+    }
   });
 });

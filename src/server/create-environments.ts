@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Config, StorageConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import { NotFoundError } from "../domain/errors.js";
-import { setFeaturesLimits } from "../format/limits.js";
+import type { FeaturesLimits } from "../format/limits.js";
 import { compileCommitTemplate, DEFAULT_COMMIT_TEMPLATE, TemplateError } from "../storage/commit-template.js";
 import { Environment } from "../storage/environment.js";
 import { Environments } from "../storage/environments.js";
@@ -34,13 +34,7 @@ export async function createEnvironments(
   env: Readonly<Record<string, string | undefined>> = {},
   { recover = true, only }: { readonly recover?: boolean; readonly only?: string } = {},
 ): Promise<CreatedEnvironments> {
-  // Every features file read from here on (the server's and the CLI commands') keeps to the configured limits.
-  setFeaturesLimits({
-    maxFileBytes: config.limits.maxFeaturesFileBytes,
-    maxAliasNodes: config.limits.maxYamlAliasNodes,
-    maxExpandedBytes: config.limits.maxFeaturesExpandedBytes,
-    maxSnapshotBytes: config.limits.maxSnapshotBytes,
-  });
+  const limits = featuresLimitsOf(config);
   // Everything that can fail without touching the disk comes first: nothing is opened that would need closing.
   const template = commitTemplate(config.templates.commitMessage);
   const chosen = Object.values(config.environments).filter(
@@ -55,7 +49,7 @@ export async function createEnvironments(
       const storage = config.storage[environment.storage] as StorageConfig;
       sources.set(
         environment.storage,
-        await openSource(environment.storage, storage, config.credentials, git, env, logger, recover),
+        await openSource(environment.storage, storage, { config, git, env, logger, recover, limits }),
       );
     }
   } catch (error) {
@@ -75,6 +69,7 @@ export async function createEnvironments(
       readOnly: storage.readOnly,
       author: { name: storage.signature.name, email: storage.signature.email },
       commitTemplate: template,
+      limits,
       webhookSecret: storage.webhookSecret,
       source: sources.get(environment.storage) as FlagSource,
       logger,
@@ -87,6 +82,16 @@ export async function createEnvironments(
       await created.stop();
       await closeSources();
     },
+  };
+}
+
+/** The config's limits on features files (`limits.*`), which every environment and local storage keeps to. */
+export function featuresLimitsOf(config: Config): FeaturesLimits {
+  return {
+    maxFileBytes: config.limits.maxFeaturesFileBytes,
+    maxAliasNodes: config.limits.maxYamlAliasNodes,
+    maxExpandedBytes: config.limits.maxFeaturesExpandedBytes,
+    maxSnapshotBytes: config.limits.maxSnapshotBytes,
   };
 }
 
@@ -129,20 +134,33 @@ function commitTemplate(text: string | undefined) {
 async function openSource(
   id: string,
   storage: StorageConfig,
-  credentials: Config["credentials"],
-  git: GitRunner,
-  env: Readonly<Record<string, string | undefined>>,
-  logger: Logger,
-  recover: boolean,
+  {
+    config,
+    git,
+    env,
+    logger,
+    recover,
+    limits,
+  }: {
+    readonly config: Config;
+    readonly git: GitRunner;
+    readonly env: Readonly<Record<string, string | undefined>>;
+    readonly logger: Logger;
+    readonly recover: boolean;
+    readonly limits: FeaturesLimits;
+  },
 ): Promise<FlagSource> {
   if (storage.remote !== undefined) {
-    const credential = storage.credentials === undefined ? undefined : credentials[storage.credentials];
+    const credential =
+      storage.credentials === undefined ? undefined : config.credentials[storage.credentials];
     const auth = await createGitAuth(credential, { tmpDir: tmpdir(), env });
     const tls = await tlsEnv(storage);
     const remote =
       credential?.type === "ssh"
         ? normalizeSshRemote(storage.remote, credential.ssh?.user ?? "git")
         : storage.remote;
+    // The clone is read with the default size cap (the remote source takes no limits yet); every build of its
+    // state still keeps to `limits`, through the environment.
     return GitRemoteSource.open({
       remote,
       onClose: async () => {
@@ -173,6 +191,7 @@ async function openSource(
         rescanIntervalMs: storage.pollInterval,
         logger: logger.child({ storage: id }),
         recover,
+        limits,
       });
   }
 }

@@ -2,6 +2,7 @@ import { ValidationError } from "../domain/errors.js";
 import { DEFAULT_NAMESPACE } from "../domain/flag-state.js";
 import type { NamespaceState, Snapshot } from "../domain/snapshot.js";
 import { compileFlags, type DroppedSegment } from "../engine/compile-flag.js";
+import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "../format/limits.js";
 import { loadState, type ParseCache } from "../format/load-state.js";
 import type { SourceState } from "./flag-source.js";
 import { repositoryCommitTemplate } from "./repository-commit-template.js";
@@ -17,15 +18,21 @@ export type SnapshotBuild =
     }
   | { readonly ok: false; readonly error: ValidationError; readonly parsed: ParseCache };
 
+export interface BuildOptions {
+  /** The environment's limits on features files; the defaults suit a caller with no config. */
+  readonly limits?: FeaturesLimits | undefined;
+  /** The last build's parse cache: unchanged files are not parsed again. */
+  readonly previous?: ParseCache | undefined;
+}
+
 /**
  * Builds an environment's immutable snapshot from its files: parse and validate every document, merge them into
  * namespaces, and compile each flag for evaluation. Any invalid file fails the whole build with a
  * ValidationError listing every problem with its file and line, so the caller keeps its last good snapshot.
- * The `default` namespace always exists. `previous` is the last build's parse cache: unchanged files are not
- * parsed again.
+ * The `default` namespace always exists.
  */
-export function buildSnapshot(state: SourceState, builtAt: Date, previous?: ParseCache): SnapshotBuild {
-  const loaded = loadState(state.files, previous);
+export function buildSnapshot(state: SourceState, builtAt: Date, options: BuildOptions = {}): SnapshotBuild {
+  const loaded = loadState(state.files, options.limits ?? DEFAULT_FEATURES_LIMITS, options.previous);
   const settings = repositoryCommitTemplate(state.settings);
   const issues = [...(state.refused ?? []), ...settings.issues, ...loaded.issues];
   if (issues.length > 0) {
@@ -66,7 +73,7 @@ export function buildLoadable(
   state: SourceState,
   failed: ValidationError,
   builtAt: Date,
-  previous?: ParseCache,
+  options: BuildOptions = {},
 ): { build: Extract<SnapshotBuild, { ok: true }>; left: readonly string[] } | undefined {
   const left = new Set<string>();
   let issues = failed.issues;
@@ -74,7 +81,7 @@ export function buildLoadable(
     for (const issue of issues) left.add(issue.file as string);
     const files = state.files.filter((file) => !left.has(file.path));
     if (files.length === 0) return undefined;
-    const build = buildSnapshot({ revision: state.revision, files }, builtAt, previous);
+    const build = buildSnapshot({ revision: state.revision, files }, builtAt, options);
     if (build.ok) return { build, left: [...left].sort() };
     issues = build.error.issues;
   }

@@ -1,19 +1,23 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
+import { ValidationError } from "../domain/errors.js";
+import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "../format/limits.js";
 import { Environment } from "./environment.js";
 import { MemorySource } from "./memory/memory-source.js";
+import { writeChanges } from "./write-changes.js";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const logger = pino({ level: "silent" });
 
-function memoryEnvironment(source: MemorySource, directory = ""): Environment {
+function memoryEnvironment(source: MemorySource, directory = "", limits?: FeaturesLimits): Environment {
   return new Environment({
     key: "default",
     isDefault: true,
     storage: "default",
     directory,
     ref: "main",
+    limits,
     source,
     logger,
   });
@@ -124,6 +128,34 @@ describe("Environment", () => {
       await Promise.all([first, second, third]);
       assert.ok(environment.snapshot.namespaces.get("default")?.flags.has("a"));
       await environment.stop();
+    });
+
+    it("keeps to its own limits, beside an environment with other limits in the same process", async () => {
+      const source = new MemorySource([["features.yaml", encode("flags:\n  - key: a\n    name: A\n")]]);
+      const strict = memoryEnvironment(source, "", { ...DEFAULT_FEATURES_LIMITS, maxFileBytes: 40 });
+      const roomy = memoryEnvironment(source);
+      await Promise.all([strict.start(), roomy.start()]);
+      const flag = {
+        key: "a-flag-whose-key-is-long",
+        name: "Long",
+        type: "BOOLEAN_FLAG_TYPE" as const,
+        enabled: true,
+        variants: [],
+        rules: [],
+        rollouts: [],
+      };
+      const create = { kind: "create-flag" as const, namespaceKey: "default", flag };
+      await assert.rejects(
+        writeChanges(strict, [create], ""),
+        (error) => error instanceof ValidationError && /40-byte limit/.test(error.message),
+        "the write would leave a file over this environment's limit",
+      );
+      await writeChanges(roomy, [create], "");
+      assert.ok(roomy.snapshot.namespaces.get("default")?.flags.has(flag.key));
+      await strict.reload();
+      assert.match(strict.status.lastError?.message ?? "", /larger than the 40-byte limit/);
+      assert.deepEqual([...(strict.snapshot.namespaces.get("default")?.flags.keys() ?? [])], ["a"]);
+      await Promise.all([strict.stop(), roomy.stop()]);
     });
   });
 });

@@ -1,26 +1,22 @@
 import type { Logger } from "pino";
 import { ReadOnlyError, ValidationError, type ValidationIssue } from "../domain/errors.js";
 import type { Snapshot } from "../domain/snapshot.js";
-import type { DroppedSegment } from "../engine/compile-flag.js";
 import type { CommitChange } from "../format/commit-message.js";
 import { loadedByFliptV2 } from "../format/discovery.js";
-import type { ParseCache } from "../format/load-state.js";
-import { buildLoadable, buildSnapshot, emptySnapshot, type SnapshotBuild } from "./build-snapshot.js";
+import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "../format/limits.js";
 import {
   type CommitTemplateData,
   compileCommitTemplate,
   DEFAULT_COMMIT_TEMPLATE,
 } from "./commit-template.js";
-import { contentHash } from "./content-hash.js";
 import type {
-  FileWrite,
   FlagSource,
   PreparedWrite,
   RemoteStatus,
-  SourceFile,
   SourceState,
   WritableFlagSource,
 } from "./flag-source.js";
+import { type BuildOutcome, LiveSnapshot, type SnapshotSwap } from "./live-snapshot.js";
 import { repositoryCommitTemplate } from "./repository-commit-template.js";
 
 /** What went wrong with the last load of an environment. */
@@ -30,12 +26,6 @@ export interface LoadError {
   readonly issues: readonly ValidationIssue[];
   /** When the failed load happened (ISO 8601). */
   readonly at: string;
-}
-
-/** One snapshot build: whether it succeeded (else the last good snapshot was kept), and how long it took. */
-export interface BuildOutcome {
-  readonly ok: boolean;
-  readonly ms: number;
 }
 
 /** A file the served state was built from, and the discovery rule that selected it. */
@@ -86,14 +76,16 @@ export interface EnvironmentOptions {
    * otherwise. A repository's own `flipt.yaml` template wins over it.
    */
   readonly commitTemplate?: ((data: CommitTemplateData) => string) | undefined;
+  /** The config's limits on features files (`limits.*`); the defaults where there is no config. */
+  readonly limits?: FeaturesLimits | undefined;
   readonly source: FlagSource;
   readonly logger: Logger;
 }
 
 /**
- * One environment: the current immutable snapshot of its flag state, rebuilt when its files change. A rebuild
- * is built aside and swapped in with one assignment; a rebuild that fails keeps the last good snapshot and
- * records the error. Rebuilds never overlap, and requests for one while another runs are merged.
+ * One environment: the current immutable snapshot of its flag state (a `LiveSnapshot` of its directory), rebuilt
+ * when its files change and after each write through it. A rebuild that fails keeps the last good snapshot and
+ * records the error; a server started on a broken head serves what of it loads.
  */
 export class Environment {
   readonly key: string;
@@ -108,24 +100,16 @@ export class Environment {
   readonly webhookSecret: string | undefined;
   /** For a branch environment: the environment it was branched from. */
   readonly base: string | undefined;
+  /** The limits its files keep to; writes through it parse with them too. */
+  readonly limits: FeaturesLimits;
   readonly #options: EnvironmentOptions;
   readonly #source: FlagSource;
   readonly #logger: Logger;
+  readonly #live: LiveSnapshot;
   readonly #listeners = new Set<(snapshot: Snapshot) => void>();
   readonly #buildListeners = new Set<(build: BuildOutcome) => void>();
   readonly #stop = new AbortController();
-  #snapshot: Snapshot;
   #files: readonly LoadedFile[] = [];
-  #loadedAt: string | undefined;
-  #lastError: LoadError | undefined;
-  #fingerprint: string | undefined;
-  /** The fingerprint of the state `#snapshot` was built from. */
-  #servedFingerprint: string | undefined;
-  #parsed: ParseCache | undefined;
-  /** The tail of this environment's queue of loads and writes: they never overlap. */
-  #tail: Promise<unknown> = Promise.resolve();
-  /** A load queued and not yet started; later reload requests join it. */
-  #pendingLoad: Promise<void> | undefined;
 
   constructor(options: EnvironmentOptions) {
     this.key = options.key;
@@ -139,15 +123,26 @@ export class Environment {
     this.#commitTemplate = options.commitTemplate ?? defaultCommitTemplate();
     this.webhookSecret = options.webhookSecret;
     this.base = options.base;
+    this.limits = options.limits ?? DEFAULT_FEATURES_LIMITS;
     this.#options = options;
     this.#source = options.source;
     this.#logger = options.logger.child({ environment: options.key });
-    this.#snapshot = emptySnapshot("", new Date());
+    this.#live = new LiveSnapshot({
+      source: options.source,
+      directory: options.directory,
+      limits: this.limits,
+      serveLoadable: true,
+      onSwap: (swap) => this.#swapped(swap),
+      onBuild: (build) => {
+        for (const listener of this.#buildListeners) listener(build);
+      },
+      onFailure: (error) => this.#failed(error),
+    });
   }
 
   /**
    * A branch environment of this one: `key`, served from `source` (the storage's branch `ref`), with this one's
-   * directory, author, templates and access.
+   * directory, author, templates, limits and access.
    */
   branch(key: string, ref: string, source: FlagSource): Environment {
     return new Environment({ ...this.#options, key, isDefault: false, ref, base: this.key, source });
@@ -176,22 +171,31 @@ export class Environment {
 
   /** The snapshot to serve. Take it once per request. */
   get snapshot(): Snapshot {
-    return this.#snapshot;
+    return this.#live.snapshot;
   }
 
   get status(): EnvironmentStatus {
+    const failure = this.#live.lastError;
     return {
       key: this.key,
-      revision: this.#snapshot.revision,
+      revision: this.#live.snapshot.revision,
       files: this.#files,
-      loadedAt: this.#loadedAt,
-      lastError: this.#lastError,
+      loadedAt: this.#live.loadedAt,
+      lastError:
+        failure === undefined
+          ? undefined
+          : {
+              message: failure.error.message,
+              issues: failure.error instanceof ValidationError ? failure.error.issues : [],
+              at: failure.at,
+            },
     };
   }
 
   /**
    * Starts watching for changes, then loads the state, so no change can fall between the two. Invalid state is
-   * logged, not thrown: the environment then serves an empty `default` namespace until it is fixed.
+   * logged, not thrown: the environment then serves what of it loads, or an empty `default` namespace, until it is
+   * fixed.
    */
   async start(): Promise<void> {
     await this.#source.watch(() => void this.reload(), this.#stop.signal);
@@ -200,14 +204,7 @@ export class Environment {
 
   /** Re-reads the files and swaps in a new snapshot if they changed. Resolves when that is done. */
   reload(): Promise<void> {
-    if (this.#pendingLoad !== undefined) return this.#pendingLoad;
-    const load = this.#tail.then(() => {
-      this.#pendingLoad = undefined;
-      return this.#load();
-    });
-    this.#pendingLoad = load;
-    this.#tail = load;
-    return load;
+    return this.#live.reload();
   }
 
   /**
@@ -222,42 +219,11 @@ export class Environment {
     if (this.readOnly) throw new ReadOnlyError(`storage ${this.storage} is read-only`);
     const source = this.#source;
     if (!isWritable(source)) throw new ReadOnlyError(`storage ${this.storage} does not accept writes`);
-    // Queued with loads, so the watcher's reaction to our own files cannot build a snapshot between the file
-    // write and the commit; the load after the commit serves the write before the caller hears of it.
-    const write = this.#tail.then(async () => {
-      const { revision, state, build } = await this.#writeThrough(source, request);
-      // The state the write validated is the state now committed: serve it at the new revision, no re-read.
-      this.#serve({ ...build.snapshot, revision }, { ...state, revision }, build.dropped, performance.now());
-      return revision;
-    });
-    this.#tail = write.catch(() => undefined);
-    return write;
-  }
-
-  async #writeThrough(
-    source: WritableFlagSource,
-    request: { readonly baseRevision: string; plan(state: SourceState): PreparedWrite },
-  ) {
-    let validated: { state: SourceState; build: Extract<SnapshotBuild, { ok: true }> } | undefined;
-    const revision = await source.write({
-      directory: this.directory,
+    return this.#live.write(source, {
       baseRevision: request.baseRevision,
       author: this.author,
-      prepare: (state) => {
-        const started = performance.now();
-        const prepared = request.plan(state);
-        // The state as the write leaves it: its files changed, the rest (settings, refusals, rules) as read.
-        const written = { ...state, files: applyWrites(state.files, prepared.writes) };
-        const build = buildSnapshot(written, new Date(), this.#parsed);
-        this.#parsed = build.parsed;
-        this.#built(build.ok, started);
-        if (!build.ok) throw build.error;
-        validated = { state: written, build };
-        return prepared;
-      },
+      prepare: (state) => request.plan(state),
     });
-    if (validated === undefined) throw new Error("the storage committed without preparing the write");
-    return { revision, ...validated };
   }
 
   /**
@@ -283,11 +249,6 @@ export class Environment {
     signal.addEventListener("abort", () => this.#buildListeners.delete(listener), { once: true });
   }
 
-  #built(ok: boolean, started: number): void {
-    const outcome = { ok, ms: performance.now() - started };
-    for (const listener of this.#buildListeners) listener(outcome);
-  }
-
   /** Calls `listener` with each new snapshot until `signal` aborts. */
   subscribe(listener: (snapshot: Snapshot) => void, signal: AbortSignal): void {
     this.#listeners.add(listener);
@@ -296,89 +257,36 @@ export class Environment {
 
   async stop(): Promise<void> {
     this.#stop.abort();
-    await this.#tail;
+    await this.#live.settled();
   }
 
-  /** Swaps in a new snapshot (one assignment) built from `state`, and tells subscribers. */
-  #serve(snapshot: Snapshot, state: SourceState, dropped: readonly DroppedSegment[], started: number): void {
+  /** Logs a new snapshot, records the files it was built from, and tells subscribers. */
+  #swapped({ snapshot, state, dropped, left, ms }: SnapshotSwap): void {
     for (const segment of dropped) {
       this.#logger.warn(segment, "skipping segment with malformed constraint");
     }
-    const fingerprint = fingerprintOf(state);
-    this.#fingerprint = fingerprint;
-    this.#servedFingerprint = fingerprint;
-    this.#snapshot = snapshot;
-    this.#files = [
-      ...(state.settings === undefined
-        ? []
-        : [{ path: state.settings.path, rule: "repository settings", fliptV2: true, settings: true }]),
-      ...state.files.map(({ path }) => ({
-        path,
-        rule: state.ruleFor?.(path) ?? "",
-        fliptV2: loadedByFliptV2(path),
-        settings: false,
-      })),
-    ];
-    this.#loadedAt = snapshot.builtAt;
-    this.#lastError = undefined;
+    this.#files = loadedFiles(state);
     let flags = 0;
     for (const namespace of snapshot.namespaces.values()) flags += namespace.flags.size;
     this.#logger.info(
-      { revision: snapshot.revision, namespaces: snapshot.namespaces.size, flags, ms: elapsed(started) },
+      { revision: snapshot.revision, namespaces: snapshot.namespaces.size, flags, ms: Math.round(ms) },
       "flag state loaded",
     );
     for (const listener of this.#listeners) listener(snapshot);
-  }
-
-  /**
-   * With no good state yet (a server started on a broken head), serves what can be loaded without the files that
-   * failed; the failure stays in the status until a full load succeeds.
-   */
-  #serveLoadable(state: SourceState, failed: ValidationError, started: number): void {
-    const loadable = buildLoadable(state, failed, new Date(), this.#parsed);
-    if (loadable === undefined) return;
-    const left = new Set(loadable.left);
-    const files = state.files.filter((file) => !left.has(file.path));
-    this.#serve(loadable.build.snapshot, { ...state, files, refused: [] }, loadable.build.dropped, started);
-    // Not the state the storage holds: read again, it is a change, and it must not clear the error.
-    this.#fingerprint = fingerprintOf(state);
-    this.#servedFingerprint = undefined;
-    this.#logger.warn(
-      { files: loadable.left },
-      "serving the flag state without the files that could not load",
-    );
-  }
-
-  async #load(): Promise<void> {
-    const started = performance.now();
-    try {
-      const state = await this.#source.read(this.directory);
-      const fingerprint = fingerprintOf(state);
-      if (fingerprint === this.#fingerprint) {
-        // Back to the state being served after a read that failed (a broken `.flipt.yml` put right): no error now.
-        if (fingerprint === this.#servedFingerprint) this.#lastError = undefined;
-        return;
-      }
-      this.#fingerprint = fingerprint;
-      const build = buildSnapshot(state, new Date(), this.#parsed);
-      this.#parsed = build.parsed;
-      this.#built(build.ok, started);
-      if (!build.ok) {
-        if (this.#loadedAt === undefined) this.#serveLoadable(state, build.error, started);
-        throw build.error;
-      }
-      this.#serve(build.snapshot, state, build.dropped, started);
-    } catch (error) {
-      const issues = error instanceof ValidationError ? error.issues : [];
-      this.#lastError = { message: (error as Error).message, issues, at: new Date().toISOString() };
-      for (const issue of issues) {
-        this.#logger.error({ file: issue.file, line: issue.line, path: issue.path }, issue.message);
-      }
-      this.#logger.error(
-        { err: error, source: this.#source.description },
-        "flag state not loaded; serving the last good state",
-      );
+    if (left !== undefined) {
+      this.#logger.warn({ files: left }, "serving the flag state without the files that could not load");
     }
+  }
+
+  #failed(error: Error): void {
+    const issues = error instanceof ValidationError ? error.issues : [];
+    for (const issue of issues) {
+      this.#logger.error({ file: issue.file, line: issue.line, path: issue.path }, issue.message);
+    }
+    this.#logger.error(
+      { err: error, source: this.#source.description },
+      "flag state not loaded; serving the last good state",
+    );
   }
 }
 
@@ -386,28 +294,19 @@ function isWritable(source: FlagSource): source is WritableFlagSource {
   return typeof (source as Partial<WritableFlagSource>).write === "function";
 }
 
-/** The files a write would leave: replaced, added or removed, in path order. */
-function applyWrites(files: readonly SourceFile[], writes: readonly FileWrite[]): SourceFile[] {
-  const next = new Map(files.map((file) => [file.path, file.bytes]));
-  const encoder = new TextEncoder();
-  for (const write of writes) {
-    if (write.text === undefined) next.delete(write.path);
-    else next.set(write.path, encoder.encode(write.text));
-  }
-  return [...next.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([path, bytes]) => ({ path, bytes }));
-}
-
-/** What identifies a state read from storage: its revision, its files and what was refused. */
-function fingerprintOf(state: SourceState): string {
-  const refused = state.refused?.map((issue) => issue.message).join("\n") ?? "";
-  const files = state.settings === undefined ? state.files : [state.settings, ...state.files];
-  return `${state.revision}:${contentHash(files)}:${refused}`;
-}
-
-function elapsed(started: number): number {
-  return Math.round(performance.now() - started);
+/** The files a state was built from, for the status: the repository settings first, then in path order. */
+function loadedFiles(state: SourceState): LoadedFile[] {
+  return [
+    ...(state.settings === undefined
+      ? []
+      : [{ path: state.settings.path, rule: "repository settings", fliptV2: true, settings: true }]),
+    ...state.files.map(({ path }) => ({
+      path,
+      rule: state.ruleFor?.(path) ?? "",
+      fliptV2: loadedByFliptV2(path),
+      settings: false,
+    })),
+  ];
 }
 
 let compiledDefault: ((data: CommitTemplateData) => string) | undefined;

@@ -2,6 +2,7 @@ import { AlreadyExistsError } from "../domain/errors.js";
 import { applyChange, type Change } from "../format/apply-change.js";
 import { type CommitChange, commitChange } from "../format/commit-message.js";
 import type { FeaturesDocument } from "../format/features-document.js";
+import type { FeaturesLimits } from "../format/limits.js";
 import { namespaceFilePath } from "../format/namespace-file.js";
 import { featuresFileSyntax, parseFeatures } from "../format/parse-features.js";
 import type { Environment } from "./environment.js";
@@ -31,13 +32,14 @@ export function writeChanges(
       );
       const touched = new Set<string>();
       const applied: CommitChange[] = [];
-      const locate = createFileLocator(texts);
+      const locate = createFileLocator(texts, environment.limits);
       const apply = (change: Change) => {
         const known = environment.snapshot.namespaces.get(namespaceOf(change))?.segments;
         for (const path of locate(change)) {
           const current = texts.get(path);
           const planned = applyChange(change, current, path, {
             extraSegments: new Set(known?.keys() ?? []),
+            limits: environment.limits,
           });
           texts.set(planned.path, planned.text);
           // Deleting what is not there touches no file: the commit is empty, as Flipt's.
@@ -88,7 +90,10 @@ export function namespaceOf(change: Change): string {
  * written. Only YAML files are edited (the API does not rewrite JSON). A file is parsed again only when a change
  * of the same write edited it, and only when the convention's file does not answer.
  */
-function createFileLocator(texts: ReadonlyMap<string, string | undefined>): (change: Change) => string[] {
+function createFileLocator(
+  texts: ReadonlyMap<string, string | undefined>,
+  limits: FeaturesLimits,
+): (change: Change) => string[] {
   // By path, with the text parsed: an earlier change of the same write may have edited the file since.
   const parsed = new Map<
     string,
@@ -99,7 +104,7 @@ function createFileLocator(texts: ReadonlyMap<string, string | undefined>): (cha
     if (text === undefined) return [];
     let cached = parsed.get(path);
     if (cached?.text !== text) {
-      cached = { text, documents: parseFeatures(text, path).documents };
+      cached = { text, documents: parseFeatures(text, path, limits).documents };
       parsed.set(path, cached);
     }
     return cached.documents;

@@ -5,6 +5,7 @@ import { ValidationError } from "../../domain/errors.js";
 import { DEFAULT_NAMESPACE } from "../../domain/flag-state.js";
 import type { Change } from "../../format/apply-change.js";
 import { parseFeatures } from "../../format/parse-features.js";
+import { featuresLimitsOf } from "../../server/create-environments.js";
 import { type ChangeRequest, writeChanges } from "../../storage/write-changes.js";
 import { type CommandResult, withEnvironment } from "./with-environment.js";
 
@@ -25,8 +26,10 @@ export interface ImportOptions {
 export async function importFiles(config: Config, options: ImportOptions): Promise<CommandResult> {
   const changesByFile: { file: string; changes: ChangeRequest[] }[] = [];
   const problems: string[] = [];
+  // The files are checked against the limits the environment's state keeps to.
+  const limits = featuresLimitsOf(config);
   for (const file of options.files) {
-    const parsed = parseFeatures(await readFile(file, "utf8"), file);
+    const parsed = parseFeatures(await readFile(file, "utf8"), file, limits);
     problems.push(
       ...parsed.issues.map((issue) => `${issue.file ?? file}:${issue.line ?? 0}: ${issue.message}`),
     );

@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ValidationIssue } from "../../domain/errors.js";
+import { DEFAULT_FEATURES_LIMITS } from "../../format/limits.js";
 import { loadState } from "../../format/load-state.js";
 import { readFeaturesTree } from "../../storage/local/read-features-tree.js";
 
@@ -14,7 +15,8 @@ export interface ValidateReport {
 /**
  * Validates flag files as the server would load them. Each directory is one root, discovered like an
  * environment directory (default globs or its `.flipt.yml`); files named directly are validated together,
- * whatever their names. Every problem is one `file:line: message` line.
+ * whatever their names. Every problem is one `file:line: message` line. It reads no config, so the files keep
+ * to the default limits.
  */
 export async function validate(paths: readonly string[]): Promise<ValidateReport> {
   const roots: { path: string; bytes: Uint8Array }[][] = [];
@@ -44,7 +46,7 @@ export async function validate(paths: readonly string[]): Promise<ValidateReport
   let fileCount = 0;
   for (const files of roots) {
     fileCount += files.length;
-    problems.push(...describeIssues(loadState(files).issues, undefined, undefined));
+    problems.push(...describeIssues(loadState(files, DEFAULT_FEATURES_LIMITS).issues, undefined, undefined));
   }
   if (problems.length > 0) {
     return { problems, summary: `${problems.length} problem(s) found`, exitCode: 1 };
@@ -54,7 +56,7 @@ export async function validate(paths: readonly string[]): Promise<ValidateReport
 
 /** A directory's features files as the server reads them, named by their path from the working directory. */
 async function discover(root: string) {
-  const tree = await readFeaturesTree(root, "");
+  const tree = await readFeaturesTree(root, "", DEFAULT_FEATURES_LIMITS);
   const named = <T extends { readonly file?: string | undefined }>(item: T): T =>
     item.file === undefined ? item : { ...item, file: join(root, item.file) };
   return {

@@ -1,6 +1,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "../../format/limits.js";
 import type { BranchingSource, SourceState, WritableFlagSource, WriteTransaction } from "../flag-source.js";
 import { clearStaleLocks } from "../git/clear-stale-locks.js";
 import { readHead } from "../git/read-head.js";
@@ -29,6 +30,8 @@ export interface LocalSourceOptions {
    * directory (the server), never for a command run beside it, which would break the server's write in progress.
    */
   readonly recover?: boolean | undefined;
+  /** The config's limits on features files, kept to as the files are read; the defaults without a config. */
+  readonly limits?: FeaturesLimits | undefined;
 }
 
 /**
@@ -78,7 +81,7 @@ export class LocalSource implements BranchingSource {
 
   async read(directory: string): Promise<SourceState> {
     const [tree, head] = await Promise.all([
-      readFeaturesTree(this.#options.path, directory),
+      readFeaturesTree(this.#options.path, directory, this.#options.limits ?? DEFAULT_FEATURES_LIMITS),
       readHead(this.#options.path, this.#options.git),
     ]);
     return { revision: head, ...tree };

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { DEFAULT_FEATURES_LIMITS } from "../../format/limits.js";
 import { readFeaturesTree } from "./read-features-tree.js";
 
 const FLAG = 'version: "1.6"\nflags:\n  - key: a\n    name: a\n    type: BOOLEAN_FLAG_TYPE\n';
@@ -34,7 +35,7 @@ describe("readFeaturesTree()", () => {
   after(() => rm(root, { recursive: true, force: true }));
 
   it("reads regular files only, and refuses links (inside or out), devices, FIFOs and large files with reasons", async () => {
-    const tree = await readFeaturesTree(repository, "");
+    const tree = await readFeaturesTree(repository, "", DEFAULT_FEATURES_LIMITS);
     assert.deepEqual(
       tree.files.map((file) => file.path),
       ["features.yaml"],
@@ -60,10 +61,10 @@ describe("readFeaturesTree()", () => {
   });
 
   it("refuses an environment directory that is a link, and reads one that is not", async () => {
-    const linked = await readFeaturesTree(repository, "staging");
+    const linked = await readFeaturesTree(repository, "staging", DEFAULT_FEATURES_LIMITS);
     assert.deepEqual(linked.files, []);
     assert.match(linked.refused[0]?.message ?? "", /the environment directory staging is a symbolic link/);
-    const plain = await readFeaturesTree(repository, "prod");
+    const plain = await readFeaturesTree(repository, "prod", DEFAULT_FEATURES_LIMITS);
     assert.deepEqual([plain.files, plain.refused, plain.settings], [[], [], undefined]);
   });
 
@@ -72,8 +73,20 @@ describe("readFeaturesTree()", () => {
     await mkdir(index);
     await writeFile(join(index, "features.yaml"), FLAG);
     await symlink(join(outside, "secret.yaml"), join(index, ".flipt.yml"));
-    const tree = await readFeaturesTree(index, "");
+    const tree = await readFeaturesTree(index, "", DEFAULT_FEATURES_LIMITS);
     assert.deepEqual(tree.files, []);
     assert.equal(tree.refused[0]?.file, ".flipt.yml");
+  });
+
+  it("keeps to the limits it is given: a file the defaults take is refused under a smaller size limit", async () => {
+    const small = await readFeaturesTree(repository, "", { ...DEFAULT_FEATURES_LIMITS, maxFileBytes: 10 });
+    assert.deepEqual(small.files, []);
+    const refused = small.refused.find((issue) => issue.file === "features.yaml");
+    assert.match(refused?.message ?? "", /larger than the 10-byte limit .*limits\.max_features_file_bytes/);
+    const defaults = await readFeaturesTree(repository, "", DEFAULT_FEATURES_LIMITS);
+    assert.deepEqual(
+      defaults.files.map((file) => file.path),
+      ["features.yaml"],
+    );
   });
 });

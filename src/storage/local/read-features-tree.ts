@@ -3,7 +3,7 @@ import { lstat, open, readlink, realpath } from "node:fs/promises";
 import { join, sep } from "node:path";
 import type { ValidationIssue } from "../../domain/errors.js";
 import { FEATURES_INDEX_FILES } from "../../format/discovery.js";
-import { featuresLimits } from "../../format/limits.js";
+import type { FeaturesLimits } from "../../format/limits.js";
 import { tooLarge } from "../../format/parse-features.js";
 import { REPOSITORY_SETTINGS_FILES } from "../../format/repository-settings.js";
 import type { SourceFile } from "../flag-source.js";
@@ -36,10 +36,14 @@ const OUTSIDE = "resolves to a file outside the repository: not read";
  * socket or a device where a features file, the index or the environment directory would be is refused with its
  * reason, as is a file that turns out to be outside the repository when opened (a directory swapped for a link
  * mid-walk). Each file is opened without following links and without blocking, checked with fstat on the open
- * descriptor, and read to at most `limits.max_features_file_bytes` + 1 bytes, so a growing file cannot
- * exhaust memory. A malformed index is a ValidationError.
+ * descriptor, and read to at most `limits.maxFileBytes` + 1 bytes, so a growing file cannot exhaust memory.
+ * A malformed index is a ValidationError.
  */
-export async function readFeaturesTree(repository: string, directory: string): Promise<FeaturesTree> {
+export async function readFeaturesTree(
+  repository: string,
+  directory: string,
+  limits: FeaturesLimits,
+): Promise<FeaturesTree> {
   const boundary = await realpath(repository).catch(() => undefined);
   if (boundary === undefined) return { files: [], refused: [] };
   const linked = await linkedComponent(repository, directory);
@@ -56,7 +60,7 @@ export async function readFeaturesTree(repository: string, directory: string): P
   const index = FEATURES_INDEX_FILES.find((name) => kinds.has(name));
   let indexText: string | undefined;
   if (index !== undefined) {
-    const read = await readEntry(boundary, root, { path: index, kind: kinds.get(index) ?? "other" });
+    const read = await readEntry(boundary, root, { path: index, kind: kinds.get(index) ?? "other" }, limits);
     if (read !== undefined && "refused" in read) return { files: [], refused: [read.refused] };
     indexText = read === undefined ? undefined : new TextDecoder().decode(read.bytes);
   }
@@ -67,16 +71,18 @@ export async function readFeaturesTree(repository: string, directory: string): P
   const settingsPath = REPOSITORY_SETTINGS_FILES.find((name) => kinds.has(name));
   let settings: SourceFile | undefined;
   if (settingsPath !== undefined) {
-    const read = await readEntry(boundary, root, {
-      path: settingsPath,
-      kind: kinds.get(settingsPath) ?? "other",
-    });
+    const read = await readEntry(
+      boundary,
+      root,
+      { path: settingsPath, kind: kinds.get(settingsPath) ?? "other" },
+      limits,
+    );
     if (read !== undefined && "refused" in read) refused.push(read.refused);
     else settings = read;
   }
   const files: SourceFile[] = [];
   for (const read of await Promise.all(
-    selected.map((path) => readEntry(boundary, root, { path, kind: kinds.get(path) ?? "other" })),
+    selected.map((path) => readEntry(boundary, root, { path, kind: kinds.get(path) ?? "other" }, limits)),
   )) {
     if (read === undefined) continue;
     if ("refused" in read) refused.push(read.refused);
@@ -100,7 +106,12 @@ async function linkedComponent(repository: string, directory: string): Promise<s
 type EntryRead = SourceFile | { readonly refused: ValidationIssue } | undefined;
 
 /** Reads one listed entry under the rule above; undefined when it vanished since the walk. */
-async function readEntry(boundary: string, root: string, entry: TreeEntry): Promise<EntryRead> {
+async function readEntry(
+  boundary: string,
+  root: string,
+  entry: TreeEntry,
+  limits: FeaturesLimits,
+): Promise<EntryRead> {
   const refuse = (reason: string): EntryRead => ({
     refused: { path: "", message: `${entry.path} ${reason}`, file: entry.path },
   });
@@ -122,10 +133,11 @@ async function readEntry(boundary: string, root: string, entry: TreeEntry): Prom
     // What was opened, as the kernel resolved it: a directory on the way swapped for a link shows here.
     const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => realpath(absolute));
     if (!opened.startsWith(boundary + sep)) return refuse(OUTSIDE);
-    const limit = featuresLimits().maxFileBytes;
-    if (info.size > limit) return { refused: tooLarge(entry.path).issues[0] as ValidationIssue };
+    const limit = limits.maxFileBytes;
+    const refused = () => ({ refused: tooLarge(entry.path, limits).issues[0] as ValidationIssue });
+    if (info.size > limit) return refused();
     const bytes = await readAtMost(handle, info.size, limit + 1);
-    if (bytes.byteLength > limit) return { refused: tooLarge(entry.path).issues[0] as ValidationIssue };
+    if (bytes.byteLength > limit) return refused();
     return { path: entry.path, bytes };
   } finally {
     await handle.close();

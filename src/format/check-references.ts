@@ -1,0 +1,113 @@
+import { PreconditionError, ValidationError, type ValidationIssue } from "../domain/errors.js";
+import type { Flag } from "../domain/flag-state.js";
+import type { FeaturesDocument } from "./features-document.js";
+import { quoteValue } from "./quote-value.js";
+
+/**
+ * The reference checks `applyChange` runs on the documents a change leaves, so that no write through the API
+ * commits a flag pointing at a segment or variant it cannot see.
+ */
+
+/**
+ * Refuses to delete a segment that a flag of the namespace still uses, naming every use (`flag "f" rule 2`,
+ * `flag "g" rollout 1`, counting from 1), so the change cannot leave flags pointing at nothing.
+ */
+export function checkSegmentUnused(
+  docs: readonly FeaturesDocument[],
+  namespaceKey: string,
+  segmentKey: string,
+): void {
+  const uses: string[] = [];
+  for (const document of docs) {
+    if (document.namespace.key !== namespaceKey) continue;
+    for (const flag of document.flags) {
+      flag.rules.forEach((rule, index) => {
+        if (rule.segment.keys.includes(segmentKey))
+          uses.push(`flag ${quoteValue(flag.key)} rule ${index + 1}`);
+      });
+      flag.rollouts.forEach((rollout, index) => {
+        if (rollout.segment?.keys.includes(segmentKey)) {
+          uses.push(`flag ${quoteValue(flag.key)} rollout ${index + 1}`);
+        }
+      });
+    }
+  }
+  if (uses.length > 0) {
+    throw new PreconditionError(`segment ${quoteValue(segmentKey)} is in use by ${uses.join(", ")}`);
+  }
+}
+
+/**
+ * Checks the references of the written flag wherever it now stands. A flag sees the segments of its own document
+ * and of earlier documents of the namespace (later ones are not loaded yet when Flipt builds the snapshot), plus
+ * `extraSegments`. Its distributions must name its own variants.
+ */
+export function checkFlagReferences(
+  docs: readonly FeaturesDocument[],
+  namespaceKey: string,
+  flagKey: string,
+  extraSegments: ReadonlySet<string>,
+  file: string,
+): void {
+  const everywhere = new Set(extraSegments);
+  for (const document of docs) {
+    if (document.namespace.key !== namespaceKey) continue;
+    for (const segment of document.segments) everywhere.add(segment.key);
+  }
+  const visible = new Set(extraSegments);
+  const issues: ValidationIssue[] = [];
+  for (const document of docs) {
+    if (document.namespace.key !== namespaceKey) continue;
+    for (const segment of document.segments) visible.add(segment.key);
+    document.flags.forEach((flag, index) => {
+      if (flag.key === flagKey)
+        issues.push(...referenceIssues(flag, index, namespaceKey, visible, everywhere, file));
+    });
+  }
+  if (issues.length > 0) {
+    throw new ValidationError(issues.map((issue) => issue.message).join("; "), { issues });
+  }
+}
+
+function referenceIssues(
+  flag: Flag,
+  index: number,
+  namespaceKey: string,
+  visible: ReadonlySet<string>,
+  everywhere: ReadonlySet<string>,
+  file: string,
+): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const prefix = `flag ${quoteValue(`${namespaceKey}/${flag.key}`, { quotes: false })}`;
+  const segments = (path: string, what: string, keys: readonly string[]): void => {
+    for (const key of keys) {
+      if (visible.has(key)) continue;
+      const later = everywhere.has(key)
+        ? " (it is defined in a later document, which the flag cannot see)"
+        : "";
+      issues.push({
+        path,
+        message: `${prefix} ${what} references unknown segment ${quoteValue(key)}${later}`,
+        file,
+      });
+    }
+  };
+  const variants = new Set(flag.variants.map((variant) => variant.key));
+  flag.rules.forEach((rule, ruleIndex) => {
+    const rulePath = `flags[${index}].rules[${ruleIndex}]`;
+    segments(`${rulePath}.segment`, `rule ${ruleIndex + 1}`, rule.segment.keys);
+    rule.distributions.forEach((distribution, distributionIndex) => {
+      if (variants.has(distribution.variant)) return;
+      issues.push({
+        path: `${rulePath}.distributions[${distributionIndex}].variant`,
+        message: `${prefix} rule ${ruleIndex + 1} references unknown variant ${quoteValue(distribution.variant)}`,
+        file,
+      });
+    });
+  });
+  flag.rollouts.forEach((rollout, rolloutIndex) => {
+    const keys = rollout.segment?.keys ?? [];
+    segments(`flags[${index}].rollouts[${rolloutIndex}].segment`, `rollout ${rolloutIndex + 1}`, keys);
+  });
+  return issues;
+}
