@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { pino } from "pino";
 import { createRemote, flagFile, type OutsideRemote } from "../../../test/helpers/outside-remote.js";
+import type { FileWrite } from "../flag-source.js";
 import { GitRemoteSource } from "./remote-source.js";
 import { createGitRunner, type GitRunner } from "./run-git.js";
 
@@ -24,6 +25,23 @@ describe("GitRemoteSource", () => {
       logger: pino({ level: "silent" }),
     });
   const real = createGitRunner({ PATH: "/usr/local/bin:/usr/bin:/bin" });
+  /** Writes one file at the root, recording in `planned` each revision the write is planned on. */
+  const writeOne = (
+    source: GitRemoteSource,
+    planned: string[],
+    baseRevision: string,
+    file: FileWrite,
+    message: string,
+  ) =>
+    source.write({
+      directory: "",
+      baseRevision,
+      author: { name: "writer", email: "writer@example.com" },
+      prepare: (state) => {
+        planned.push(state.revision);
+        return { writes: [file], message };
+      },
+    });
 
   it("plans a write on the remote's newest head, fetching first, and refuses a revision older than it", async () => {
     const remote = await createRemote({ "team/features.yaml": flagFile("team", "t1", false) });
@@ -34,18 +52,13 @@ describe("GitRemoteSource", () => {
       const outside = await remote.push({ "ops/features.yaml": flagFile("ops", "o1", false) });
       const planned: string[] = [];
       const write = (baseRevision: string) =>
-        source.write({
-          directory: "",
+        writeOne(
+          source,
+          planned,
           baseRevision,
-          author: { name: "writer", email: "writer@example.com" },
-          prepare: (state) => {
-            planned.push(state.revision);
-            return {
-              writes: [{ path: "team/features.yaml", text: flagFile("team", "t1", true) }],
-              message: "enable t1",
-            };
-          },
-        });
+          { path: "team/features.yaml", text: flagFile("team", "t1", true) },
+          "enable t1",
+        );
       await assert.rejects(write(served), {
         name: "ConflictError",
         message: `expected head revision "${served}" has changed (now "${outside}")`,
@@ -77,18 +90,13 @@ describe("GitRemoteSource", () => {
     const source = await open(remote, git);
     const planned: string[] = [];
     try {
-      const revision = await source.write({
-        directory: "",
-        baseRevision: "",
-        author: { name: "writer", email: "writer@example.com" },
-        prepare: (state) => {
-          planned.push(state.revision);
-          return {
-            writes: [{ path: "ops/features.yaml", text: flagFile("ops", "o1", true) }],
-            message: "enable o1",
-          };
-        },
-      });
+      const revision = await writeOne(
+        source,
+        planned,
+        "",
+        { path: "ops/features.yaml", text: flagFile("ops", "o1", true) },
+        "enable o1",
+      );
       assert.equal(planned.length, 2, "planned again on the new head");
       assert.deepEqual(remote.log().slice(0, 2), ["enable o1", "outside change"]);
       assert.equal(revision, (await real(remote.bare, ["rev-parse", "main"])).stdout.trim());
