@@ -1,36 +1,18 @@
+import { ValidationError, type ValidationIssue } from "../domain/errors.js";
 import {
-  AlreadyExistsError,
-  NotFoundError,
-  PreconditionError,
-  ValidationError,
-  type ValidationIssue,
-} from "../domain/errors.js";
-import {
-  DEFAULT_NAMESPACE,
-  type Flag,
-  KEY_PATTERN,
-  type Namespace,
-  type Segment,
-} from "../domain/flag-state.js";
-import { checkFlagReferences, checkSegmentUnused } from "./check-references.js";
+  type Change,
+  type ChangedDocuments,
+  changeDocuments,
+  describeChange,
+  newDocument,
+  type WrittenItem,
+} from "./change-documents.js";
 import { type FeaturesDocument, LATEST_FEATURES_VERSION } from "./features-document.js";
 import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "./limits.js";
-import { featuresFileSyntax, parseFeatures } from "./parse-features.js";
-import { quoteValue } from "./quote-value.js";
+import { parseFeatures } from "./parse-features.js";
 import { serializeFeatures } from "./serialize-features.js";
 
-/** One change made through the management API: a namespace, flag or segment created, updated or deleted. */
-export type Change =
-  | { readonly kind: "create-namespace" | "update-namespace"; readonly namespace: Namespace }
-  | { readonly kind: "delete-namespace"; readonly key: string }
-  | { readonly kind: "create-flag" | "update-flag"; readonly namespaceKey: string; readonly flag: Flag }
-  | { readonly kind: "delete-flag"; readonly namespaceKey: string; readonly key: string }
-  | {
-      readonly kind: "create-segment" | "update-segment";
-      readonly namespaceKey: string;
-      readonly segment: Segment;
-    }
-  | { readonly kind: "delete-segment"; readonly namespaceKey: string; readonly key: string };
+export { type Change, describeChange, validateChange } from "./change-documents.js";
 
 /** What a change does to one features file. */
 export interface PlannedWrite {
@@ -39,6 +21,14 @@ export interface PlannedWrite {
   /** The new content, or undefined when the file is to be deleted (or stay absent). */
   readonly text: string | undefined;
   /** Flipt's change text for the commit message: `create flag <ns>/<key>`, `delete namespace <key>`, ... */
+  readonly description: string;
+}
+
+/** What a change does to one file held as documents (see `applyChangeToDocuments`). */
+export interface PlannedDocuments {
+  readonly path: string;
+  /** The new documents, or undefined when the file is to be deleted (or stay absent). */
+  readonly documents: readonly FeaturesDocument[] | undefined;
   readonly description: string;
 }
 
@@ -56,32 +46,6 @@ export interface ApplyChangeOptions {
 interface TargetFile {
   readonly path: string;
   readonly limits: FeaturesLimits;
-}
-
-type Verb = "create" | "update" | "delete";
-type ResourceKind = "flag" | "segment";
-
-/** What a change is about, in the terms of its change text. */
-interface Target {
-  readonly verb: Verb;
-  readonly type: "namespace" | ResourceKind;
-  readonly namespaceKey: string;
-  readonly key: string;
-}
-
-/** The type names Flipt puts in resource errors. */
-const RESOURCE_TYPE_NAMES: Readonly<Record<ResourceKind, string>> = {
-  flag: "flipt.core.Flag",
-  segment: "flipt.core.Segment",
-};
-
-/** The document Flipt creates when a flag or segment is written to `default` and no document declares it. */
-const DEFAULT_NAMESPACE_OBJECT: Namespace = { key: DEFAULT_NAMESPACE, name: "Default" };
-
-/** Flipt's change text for one change (storage.md §3.5): `<verb> <type> [<namespace>/]<key>`. */
-export function describeChange(change: Change): string {
-  const { verb, type, namespaceKey, key } = targetOf(change);
-  return type === "namespace" ? `${verb} namespace ${key}` : `${verb} ${type} ${namespaceKey}/${key}`;
 }
 
 /**
@@ -129,81 +93,37 @@ export function applyChange(
   path: string,
   options: ApplyChangeOptions = {},
 ): PlannedWrite {
-  const target = targetOf(change);
-  checkChange(change, target);
-  if (featuresFileSyntax(path) !== "yaml") {
-    throw new ValidationError(`${path}: the management API edits only features.yaml and features.yml files`, {
-      issues: [{ path: "", message: "not a features.yaml or features.yml file", file: path }],
-    });
-  }
   const limits = options.limits ?? DEFAULT_FEATURES_LIMITS;
-  const documents = current === undefined ? undefined : readCurrent(current, path, limits);
   const file = { path, limits };
-  const text =
-    target.type === "namespace"
-      ? namespaceText(change, target, documents, file)
-      : resourceText(change, target, documents, file, options.extraSegments ?? new Set());
-  return { path, text, description: describeChange(change) };
+  const changed = changeDocuments(
+    change,
+    path,
+    () => (current === undefined ? undefined : readCurrent(current, path, limits)),
+    options.extraSegments,
+  );
+  return { path, text: encodeChanged(changed, file), description: describeChange(change) };
 }
 
 /**
- * Checks what a change must get right on its own, before any state is read: keys that match Flipt's pattern, flag
- * and segment names that are not empty, and that `default` is not deleted. Throws the ValidationError `applyChange`
- * would; callers that answer a change without writing (a delete of something absent) run it first.
+ * `applyChange` for a file a storage holds as documents (`SourceFile.documents`), without any YAML: the same
+ * semantics, checks and errors, on `current` (undefined when the file does not exist) as it stands. The documents
+ * are valid already, so only what the change wrote (the flag, segment or namespace object) is checked against the
+ * schema, on its own; its issues carry the path it has in the file and no line, since there is no text. Versions
+ * and layouts are the text's concern: documents keep their versions. The result is valid as `current` was, keeps
+ * every flag and segment it did not change as the same object, and costs O(the file's documents) without
+ * encoding them.
  */
-export function validateChange(change: Change): void {
-  checkChange(change, targetOf(change));
-}
-
-function targetOf(change: Change): Target {
-  switch (change.kind) {
-    case "create-namespace":
-    case "update-namespace":
-      return target(change.kind, change.namespace.key, change.namespace.key);
-    case "delete-namespace":
-      return target(change.kind, change.key, change.key);
-    case "create-flag":
-    case "update-flag":
-      return target(change.kind, change.namespaceKey, change.flag.key);
-    case "create-segment":
-    case "update-segment":
-      return target(change.kind, change.namespaceKey, change.segment.key);
-    case "delete-flag":
-    case "delete-segment":
-      return target(change.kind, change.namespaceKey, change.key);
+export function applyChangeToDocuments(
+  change: Change,
+  current: readonly FeaturesDocument[] | undefined,
+  path: string,
+  options: ApplyChangeOptions = {},
+): PlannedDocuments {
+  const changed = changeDocuments(change, path, () => current, options.extraSegments);
+  if (changed.written !== undefined) {
+    checkWrittenItem(changed.written, { path, limits: options.limits ?? DEFAULT_FEATURES_LIMITS });
   }
-}
-
-function target(kind: Change["kind"], namespaceKey: string, key: string): Target {
-  const [verb, type] = kind.split("-") as [Verb, Target["type"]];
-  return { verb, type, namespaceKey, key };
-}
-
-/** Checks what the request itself must get right: keys and names. */
-function checkChange(change: Change, { type, namespaceKey, key }: Target): void {
-  if (change.kind === "delete-namespace" && key === DEFAULT_NAMESPACE) {
-    throw new ValidationError(`namespace "${DEFAULT_NAMESPACE}" is protected`, {
-      issues: [{ path: "key", message: `namespace "${DEFAULT_NAMESPACE}" is protected` }],
-    });
-  }
-  const issues: ValidationIssue[] = [];
-  const checkKey = (field: string, value: string): void => {
-    if (value === "") issues.push({ path: field, message: "must not be empty" });
-    else if (!KEY_PATTERN.test(value)) {
-      issues.push({ path: field, message: `${quoteValue(value)} must match ${KEY_PATTERN.source}` });
-    }
-  };
-  if (type !== "namespace") checkKey("namespaceKey", namespaceKey);
-  checkKey("key", key);
-  const name = "flag" in change ? change.flag.name : "segment" in change ? change.segment.name : undefined;
-  if (name === "") issues.push({ path: "name", message: "must not be empty" });
-  if (issues.length === 0) return;
-  const messages = issues.map((issue) =>
-    issue.path === "key" && issue.message === "must not be empty"
-      ? "key must not be empty"
-      : `invalid field ${issue.path}: ${issue.message}`,
-  );
-  throw new ValidationError(messages.join("; "), { issues });
+  return { path, documents: changed.documents, description: describeChange(change) };
 }
 
 /** The current file's documents; a file that fails to parse or validate is not written over. */
@@ -218,128 +138,10 @@ function readCurrent(current: string, path: string, limits: FeaturesLimits): Fea
   return parsed.documents;
 }
 
-function namespaceText(
-  change: Change,
-  { key }: Target,
-  documents: readonly FeaturesDocument[] | undefined,
-  file: TargetFile,
-): string | undefined {
-  const { path } = file;
-  const docs = documents ?? [];
-  const matches = (document: FeaturesDocument): boolean => document.namespace.key === key;
-  switch (change.kind) {
-    case "create-namespace": {
-      if (key === DEFAULT_NAMESPACE || docs.some(matches)) {
-        throw new AlreadyExistsError(`create namespace ${quoteValue(key)}`);
-      }
-      return writeNamespaceDocuments([...docs, newDocument(namespaceObject(change.namespace))], file);
-    }
-    case "update-namespace": {
-      const namespace = namespaceObject(change.namespace);
-      if (!docs.some(matches)) {
-        // `default` always exists: updating it when no document declares it writes one, as Flipt does.
-        if (key !== DEFAULT_NAMESPACE) {
-          const quoted = quoteValue(key);
-          throw new NotFoundError(`update namespace ${quoted}: namespace ${quoted} not found`);
-        }
-        return writeNamespaceDocuments([...docs, newDocument(namespace)], file);
-      }
-      const updated = docs.map((document) =>
-        matches(document) ? { ...document, namespace, namespaceForm: "object" as const } : document,
-      );
-      return writeNamespaceDocuments(updated, file);
-    }
-    case "delete-namespace": {
-      const kept = docs.filter((document) => !matches(document));
-      if (kept.length === docs.length) throw notInFile(`namespace ${quoteValue(key)}`, path);
-      return kept.length === 0 ? undefined : writeNamespaceDocuments(kept, file);
-    }
-    default:
-      throw new TypeError(`not a namespace change: ${change.kind}`);
-  }
-}
-
-function resourceText(
-  change: Change,
-  { verb, type, namespaceKey, key }: Target,
-  documents: readonly FeaturesDocument[] | undefined,
-  file: TargetFile,
-  extraSegments: ReadonlySet<string>,
-): string | undefined {
-  const { path } = file;
-  const kind = type as ResourceKind;
-  const docs = [...(documents ?? [])];
-  const inNamespace = (document: FeaturesDocument): boolean => document.namespace.key === namespaceKey;
-  const holds = (document: FeaturesDocument): boolean =>
-    inNamespace(document) && itemsOf(document, kind).some((item) => item.key === key);
-
-  if (verb === "delete") {
-    if (!docs.some(holds)) throw notInFile(`${kind} ${quoteValue(`${namespaceKey}/${key}`)}`, path);
-    if (kind === "segment") checkSegmentUnused(docs, namespaceKey, key);
-    const next = docs.map((document) =>
-      inNamespace(document)
-        ? withItems(
-            document,
-            kind,
-            itemsOf(document, kind).filter((item) => item.key !== key),
-          )
-        : document,
-    );
-    return writeFlagDocuments(next, file);
-  }
-
-  let first = docs.findIndex(inNamespace);
-  if (first === -1) {
-    if (namespaceKey !== DEFAULT_NAMESPACE) {
-      throw new NotFoundError(`namespace ${quoteValue(namespaceKey)} not found`);
-    }
-    docs.push(newDocument(DEFAULT_NAMESPACE_OBJECT));
-    first = docs.length - 1;
-  }
-  const typeName = RESOURCE_TYPE_NAMES[kind];
-  const resource = quoteValue(`${typeName}/${namespaceKey}/${key}`);
-  const exists = docs.some(holds);
-  if (verb === "create" && exists) {
-    throw new AlreadyExistsError(`resource type "${typeName}": create resource ${resource}`);
-  }
-  if (verb === "update" && !exists) {
-    const missing = `${kind} ${quoteValue(`${namespaceKey}/${key}`, { quotes: false })}`;
-    throw new NotFoundError(
-      `resource type "${typeName}": update resource ${resource}: getting ${missing}: ${missing} not found`,
-    );
-  }
-  const item = "flag" in change ? change.flag : "segment" in change ? change.segment : undefined;
-  if (item === undefined) throw new TypeError(`not a flag or segment write: ${change.kind}`);
-  const next =
-    verb === "create"
-      ? docs.map((document, index) =>
-          index === first ? withItems(document, kind, [...itemsOf(document, kind), item]) : document,
-        )
-      : docs.map((document) =>
-          inNamespace(document)
-            ? withItems(
-                document,
-                kind,
-                itemsOf(document, kind).map((existing) => (existing.key === key ? item : existing)),
-              )
-            : document,
-        );
-  if (kind === "flag") checkFlagReferences(next, namespaceKey, key, extraSegments, path);
-  return writeFlagDocuments(next, file);
-}
-
-function itemsOf(document: FeaturesDocument, kind: ResourceKind): readonly (Flag | Segment)[] {
-  return kind === "flag" ? document.flags : document.segments;
-}
-
-function withItems(
-  document: FeaturesDocument,
-  kind: ResourceKind,
-  items: readonly (Flag | Segment)[],
-): FeaturesDocument {
-  return kind === "flag"
-    ? { ...document, flags: items as readonly Flag[] }
-    : { ...document, segments: items as readonly Segment[] };
+/** The changed documents as the file's new text, checked; undefined when the file is deleted. */
+function encodeChanged({ documents, write }: ChangedDocuments, file: TargetFile): string | undefined {
+  if (documents === undefined) return undefined;
+  return write === "flags" ? writeFlagDocuments(documents, file) : writeNamespaceDocuments(documents, file);
 }
 
 /** A flag or segment write: every document at version "1.6", yaml.v3 layout, validated as Flipt does. */
@@ -365,45 +167,42 @@ function writeNamespaceDocuments(docs: readonly FeaturesDocument[], file: Target
 /** Refuses a write whose result would not load (Flipt's CUE validation of the re-encoded file). */
 function checkWritten(text: string, { path, limits }: TargetFile): string {
   const parsed = parseFeatures(text, path, limits);
-  if (parsed.issues.length > 0) {
-    throw new ValidationError(`the change would leave ${path} invalid: ${summary(parsed.issues)}`, {
-      issues: parsed.issues,
-    });
-  }
+  if (parsed.issues.length > 0) throw invalidWrite(path, parsed.issues);
   return text;
 }
 
 /**
- * A delete that finds nothing in the file it edits. Callers send deletes only for things the served state holds and
- * pick the YAML file that defines them, so the thing is defined where the API does not write (a features.json) or
- * was removed a moment ago: say so, and commit nothing.
+ * `checkWritten` for documents: what the change wrote, encoded in a document of its own as the file would encode
+ * it and parsed. Issues under `flags[0]` / `segments[0]` are moved to the item's index in the file.
  */
-function notInFile(what: string, path: string): PreconditionError {
-  return new PreconditionError(
-    `cannot delete ${what}: ${path} does not define it, and the management API changes only the features.yaml ` +
-      "and features.yml files that define a namespace; edit the file that defines it",
-  );
+function checkWrittenItem(written: WrittenItem, { path, limits }: TargetFile): void {
+  let text: string;
+  let prefix: string | undefined;
+  let index = 0;
+  if (written.kind === "namespace") {
+    text = serializeFeatures([newDocument(written.namespace)], { write: "namespace" });
+  } else {
+    const document = newDocument({ key: "default" });
+    text =
+      written.kind === "flag"
+        ? serializeFeatures([{ ...document, flags: [written.flag] }])
+        : serializeFeatures([{ ...document, segments: [written.segment] }]);
+    prefix = written.kind === "flag" ? "flags[0]" : "segments[0]";
+    index = written.index;
+  }
+  const { issues } = parseFeatures(text, path, limits);
+  if (issues.length === 0) return;
+  const moved = issues.map(({ line: _line, ...issue }): ValidationIssue => {
+    if (prefix === undefined || !issue.path.startsWith(prefix)) return issue;
+    return { ...issue, path: `${prefix.slice(0, -2)}${index}]${issue.path.slice(prefix.length)}` };
+  });
+  throw invalidWrite(path, moved);
 }
 
-function newDocument(namespace: Namespace): FeaturesDocument {
-  return {
-    version: LATEST_FEATURES_VERSION,
-    versionDeclared: true,
-    namespace,
-    namespaceForm: "object",
-    flags: [],
-    segments: [],
-    line: 0,
-  };
-}
-
-/** The namespace object as written: name and description only when not empty. */
-function namespaceObject({ key, name, description }: Namespace): Namespace {
-  return {
-    key,
-    ...(name === undefined || name === "" ? {} : { name }),
-    ...(description === undefined || description === "" ? {} : { description }),
-  };
+function invalidWrite(path: string, issues: readonly ValidationIssue[]): ValidationError {
+  return new ValidationError(`the change would leave ${path} invalid: ${summary(issues)}`, {
+    issues: [...issues],
+  });
 }
 
 /** The first issue with its field path and line, and how many more there are. */

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { encodeDocuments } from "./encode-documents.js";
+import type { FeaturesDocument } from "./features-document.js";
 import { DEFAULT_FEATURES_LIMITS } from "./limits.js";
-import { type FeaturesFile, loadState } from "./load-state.js";
+import { type FeaturesFile, type LoadedState, loadState } from "./load-state.js";
 import { chainDigest, sha1Hex } from "./namespace-digest.js";
+import { parseFeatures } from "./parse-features.js";
+import { serializeFeatures } from "./serialize-features.js";
 
 const FIXTURES = new URL("../../test/fixtures/features/", import.meta.url);
 const encoder = new TextEncoder();
@@ -201,5 +205,127 @@ describe("loadState()", () => {
       "bad.yaml:1 : the file is not valid UTF-8",
       "big.yaml:1 : the file is larger than the 8 MiB limit for a features file (limits.max_features_file_bytes)",
     ]);
+  });
+});
+
+/** A file as a storage of documents hands it over: its documents, and their canonical bytes. */
+function documentsFile(path: string, documents: readonly FeaturesDocument[]): FeaturesFile {
+  return { path, bytes: encodeDocuments(documents), documents };
+}
+
+/**
+ * The documents of a fixture, as a storage of documents would hold them: written out once in the stable layout
+ * (which sorts isoneof lists) and read back, so that their YAML reads back as the same documents.
+ */
+function fixtureDocuments(path: string): FeaturesDocument[] {
+  const fixed = parseFeatures(readFileSync(new URL(path, FIXTURES), "utf8"), path);
+  const parsed = parseFeatures(serializeFeatures(fixed.documents), path);
+  assert.deepEqual(parsed.issues, []);
+  return parsed.documents.map(({ lines: _lines, ...document }) => ({ ...document, line: 0 }));
+}
+
+/** What a load says about its namespaces, without the digests (which hash different bytes). */
+function namespacesOf(state: LoadedState): unknown {
+  return JSON.parse(
+    JSON.stringify(
+      [...state.namespaces.values()].map(({ namespace, flags, segments }) => ({
+        namespace,
+        flags: [...flags.values()],
+        segments: [...segments.values()],
+      })),
+    ),
+  );
+}
+
+describe("loadState(): files that carry documents", () => {
+  const PATHS = ["valid/v1.6.yaml", "valid/stream-two-namespaces.yaml", "valid/stream-same-namespace.yaml"];
+
+  it("loads the documents as they are, into the state the YAML of the same documents loads", () => {
+    const documents = PATHS.map((path) => fixtureDocuments(path));
+    const fromDocuments = loadState(
+      PATHS.map((path, index) => documentsFile(path, documents[index] ?? [])),
+      DEFAULT_FEATURES_LIMITS,
+    );
+    const fromYaml = loadState(
+      PATHS.map((path, index) => file(path, serializeFeatures(documents[index] ?? []))),
+      DEFAULT_FEATURES_LIMITS,
+    );
+    assert.deepEqual(fromDocuments.issues, []);
+    assert.deepEqual(namespacesOf(fromDocuments), namespacesOf(fromYaml));
+    // Not parsed: the flags are the documents' own objects, and nothing went into the parse cache.
+    const flag = documents[0]?.[0]?.flags[0];
+    assert.ok(flag !== undefined);
+    assert.equal(fromDocuments.namespaces.get("v1_6")?.flags.get(flag.key), flag);
+    assert.equal(fromDocuments.parsed.size, 0);
+  });
+
+  it("digests a namespace from the canonical bytes, which are never parsed", () => {
+    const documents = fixtureDocuments("valid/v1.6.yaml");
+    const loaded = documentsFile("v1.6/features.yaml", documents);
+    // JSON is not what a features.yaml holds: a parse would fail the file.
+    const state = loadState([loaded], DEFAULT_FEATURES_LIMITS);
+    assert.deepEqual(state.issues, []);
+    assert.equal(state.namespaces.get("v1_6")?.digest, sha1Hex(loaded.bytes));
+  });
+
+  it("checks the references of documents, with Flipt's messages and no line", () => {
+    const documents: FeaturesDocument[] = [
+      {
+        version: "1.6",
+        namespace: { key: "refs" },
+        namespaceForm: "object",
+        flags: [
+          {
+            key: "f",
+            name: "F",
+            type: "VARIANT_FLAG_TYPE",
+            enabled: true,
+            variants: [{ key: "a" }],
+            rules: [
+              {
+                segment: { keys: ["missing"], operator: "OR_SEGMENT_OPERATOR" },
+                distributions: [{ variant: "b", rollout: 100 }],
+              },
+            ],
+            rollouts: [],
+          },
+        ],
+        segments: [],
+        line: 0,
+      },
+    ];
+    const state = loadState([documentsFile("refs/features.yaml", documents)], DEFAULT_FEATURES_LIMITS);
+    assert.deepEqual(state.issues, [
+      {
+        path: "flags[0].rules[0].segment",
+        message: 'flag refs/f rule 1 references unknown segment "missing"',
+        file: "refs/features.yaml",
+        line: undefined,
+      },
+      {
+        path: "flags[0].rules[0].distributions[0].variant",
+        message: 'flag refs/f rule 1 references unknown variant "b"',
+        file: "refs/features.yaml",
+        line: undefined,
+      },
+    ]);
+  });
+
+  it("keeps documents to the size limits, weighed by their canonical bytes", () => {
+    const documents = fixtureDocuments("valid/v1.6.yaml");
+    const loaded = documentsFile("v1.6/features.yaml", documents);
+    const size = loaded.bytes.byteLength;
+    const tooLarge = loadState([loaded], { ...DEFAULT_FEATURES_LIMITS, maxFileBytes: size - 1 });
+    assert.match(summary(tooLarge.issues).join("\n"), /larger than the .* limit for a features file/);
+    const second = documentsFile("w/features.yaml", fixtureDocuments("valid/v1.5.yaml"));
+    const overSnapshot = loadState([loaded, second], {
+      ...DEFAULT_FEATURES_LIMITS,
+      maxSnapshotBytes: size + second.bytes.byteLength - 1,
+    });
+    assert.deepEqual(
+      overSnapshot.issues.map((issue) => issue.file),
+      ["w/features.yaml"],
+    );
+    assert.match(overSnapshot.issues[0]?.message ?? "", /limits\.max_snapshot_bytes/);
   });
 });

@@ -19,10 +19,16 @@ export interface LoadedNamespace {
   readonly digest: string;
 }
 
-/** A features file as storage hands it over: its path relative to the root, with `/`, and its bytes. */
+/**
+ * A features file as storage hands it over: its path relative to the root, with `/`, and its bytes. A storage that
+ * holds documents rather than text hands over the file's `documents`, already valid, and `bytes` are then their
+ * canonical encoding (`encodeDocuments`): the documents are used as they are, and the bytes only for the digest and
+ * the size limits.
+ */
 export interface FeaturesFile {
   readonly path: string;
   readonly bytes: Uint8Array;
+  readonly documents?: readonly FeaturesDocument[] | undefined;
 }
 
 /** Everything loaded from a tree of features files. Any issue means the state must not be served. */
@@ -57,7 +63,8 @@ interface Building {
  * variant of its flag (`... references unknown variant "<v>"`). References are checked only when every file
  * parsed cleanly, so a schema error does not also show up as a string of unknown-reference errors.
  *
- * Every file, and the state as a whole, keeps to `limits`.
+ * Every file, and the state as a whole, keeps to `limits`. A file that carries `documents` is not parsed (see
+ * `FeaturesFile`): its documents are merged and checked as a parsed file's are, and weigh what their bytes weigh.
  */
 export function loadState(
   files: readonly FeaturesFile[],
@@ -71,25 +78,31 @@ export function loadState(
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   /** What the files read so far weigh with aliases expanded, against `FeaturesLimits.maxSnapshotBytes`. */
   let weight = 0;
-  for (const { path, bytes } of sorted) {
+  for (const { path, bytes, documents } of sorted) {
     if (bytes.byteLength > limits.maxFileBytes) {
       issues.push(...tooLarge(path, limits).issues);
       continue;
     }
     const digest = sha1Hex(bytes);
-    const cacheKey = `${path}\0${digest}`;
-    let result = previous.get(cacheKey);
-    if (result === undefined) {
-      let text: string;
-      try {
-        text = decoder.decode(bytes);
-      } catch {
-        issues.push({ path: "", message: "the file is not valid UTF-8", file: path, line: 1 });
-        continue;
+    let result: ParsedFile | undefined;
+    if (documents !== undefined) {
+      // Valid already, and weighed by their canonical encoding; nothing to parse, nothing to cache.
+      result = { documents: [...documents], issues: [], expandedBytes: bytes.byteLength };
+    } else {
+      const cacheKey = `${path}\0${digest}`;
+      result = previous.get(cacheKey);
+      if (result === undefined) {
+        let text: string;
+        try {
+          text = decoder.decode(bytes);
+        } catch {
+          issues.push({ path: "", message: "the file is not valid UTF-8", file: path, line: 1 });
+          continue;
+        }
+        result = parseFeatures(text, path, limits);
       }
-      result = parseFeatures(text, path, limits);
+      cache.set(cacheKey, result);
     }
-    cache.set(cacheKey, result);
     issues.push(...result.issues);
     if (weight + result.expandedBytes > limits.maxSnapshotBytes) {
       issues.push(overSnapshotLimit(path, limits.maxSnapshotBytes));
@@ -153,14 +166,16 @@ function referenceIssues(
   segments: ReadonlyMap<string, Segment>,
   file: string,
 ): ValidationIssue[] {
+  if (referencesResolve(flag, segments)) return [];
   const issues: ValidationIssue[] = [];
   const flagPath = `flags[${index}]`;
-  const lineOf = (paths: readonly string[]): number => {
+  /** The line of the first of `paths` the document knows; none for a document built in code (line 0). */
+  const lineOf = (paths: readonly string[]): number | undefined => {
     for (const path of paths) {
       const line = document.lines?.get(path);
       if (line !== undefined) return line;
     }
-    return document.line;
+    return document.line === 0 ? undefined : document.line;
   };
   const add = (path: string, message: string, linePaths: readonly string[] = [path]): void => {
     const name = quoteValue(`${namespace}/${flag.key}`, { quotes: false });
@@ -194,4 +209,18 @@ function referenceIssues(
     );
   });
   return issues;
+}
+
+/** Whether every segment and variant a flag references is there: the common case, checked without allocating. */
+function referencesResolve(flag: Flag, segments: ReadonlyMap<string, Segment>): boolean {
+  for (const rule of flag.rules) {
+    for (const key of rule.segment.keys) if (!segments.has(key)) return false;
+    for (const { variant } of rule.distributions) {
+      if (!flag.variants.some((candidate) => candidate.key === variant)) return false;
+    }
+  }
+  for (const rollout of flag.rollouts) {
+    for (const key of rollout.segment?.keys ?? []) if (!segments.has(key)) return false;
+  }
+  return true;
 }

@@ -1,5 +1,6 @@
 import { ValidationError } from "../domain/errors.js";
-import { DEFAULT_NAMESPACE } from "../domain/flag-state.js";
+import type { EvalFlag } from "../domain/evaluation-model.js";
+import { DEFAULT_NAMESPACE, type Flag, type Segment } from "../domain/flag-state.js";
 import type { NamespaceState, Snapshot } from "../domain/snapshot.js";
 import { compileFlags, type DroppedSegment } from "../engine/compile-flag.js";
 import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "../format/limits.js";
@@ -46,8 +47,7 @@ export function buildSnapshot(state: SourceState, builtAt: Date, options: BuildO
   const namespaces = new Map<string, NamespaceState>();
   const dropped: DroppedSegment[] = [];
   for (const [key, namespace] of loaded.namespaces) {
-    // Compiled per namespace, so each segment's constraints are prepared once and shared by every flag.
-    const compiled = compileFlags(namespace.flags.values(), namespace.segments);
+    const compiled = compileNamespace(namespace.flags, namespace.segments);
     dropped.push(...compiled.dropped);
     namespaces.set(key, { ...namespace, evaluation: compiled.flags });
   }
@@ -60,6 +60,73 @@ export function buildSnapshot(state: SourceState, builtAt: Date, options: BuildO
     dropped,
     parsed: loaded.parsed,
   };
+}
+
+/** A flag as an earlier build compiled it, and the segments (by key, undefined for a missing one) it saw. */
+interface Compiled {
+  readonly segments: ReadonlyMap<string, Segment | undefined>;
+  readonly flag: EvalFlag;
+  readonly dropped: readonly DroppedSegment[];
+}
+
+/**
+ * Compiled flags by flag object. Flags and segments are immutable and a storage hands the unchanged ones over as
+ * the same objects (the parse cache keeps a text file's; a database keeps its rows'), so a flag whose object and
+ * whose segments' objects are those of an earlier build is not compiled again: a write or reload compiles what
+ * it changed, not the state.
+ */
+const compiledFlags = new WeakMap<Flag, Compiled>();
+
+/**
+ * Compiles a namespace's flags, in their order, reusing the earlier compilation of each unchanged one. The rest
+ * are compiled together, so each segment's constraints are prepared once and shared by every flag that uses it.
+ */
+function compileNamespace(
+  flags: ReadonlyMap<string, Flag>,
+  segments: ReadonlyMap<string, Segment>,
+): { flags: Map<string, EvalFlag>; dropped: DroppedSegment[] } {
+  const stale: Flag[] = [];
+  for (const flag of flags.values()) {
+    const earlier = compiledFlags.get(flag);
+    if (earlier === undefined || !sameSegments(earlier.segments, segments)) stale.push(flag);
+  }
+  if (stale.length > 0) {
+    const compiled = compileFlags(stale, segments);
+    const droppedBy = new Map<string, DroppedSegment[]>();
+    for (const segment of compiled.dropped) {
+      droppedBy.set(segment.flagKey, [...(droppedBy.get(segment.flagKey) ?? []), segment]);
+    }
+    for (const flag of stale) {
+      const seen = new Map<string, Segment | undefined>();
+      for (const key of referencedSegments(flag)) seen.set(key, segments.get(key));
+      compiledFlags.set(flag, {
+        segments: seen,
+        flag: compiled.flags.get(flag.key) as EvalFlag,
+        dropped: droppedBy.get(flag.key) ?? [],
+      });
+    }
+  }
+  const evaluation = new Map<string, EvalFlag>();
+  const dropped: DroppedSegment[] = [];
+  for (const flag of flags.values()) {
+    const compiled = compiledFlags.get(flag) as Compiled;
+    evaluation.set(flag.key, compiled.flag);
+    dropped.push(...compiled.dropped);
+  }
+  return { flags: evaluation, dropped };
+}
+
+function sameSegments(
+  seen: ReadonlyMap<string, Segment | undefined>,
+  segments: ReadonlyMap<string, Segment>,
+): boolean {
+  for (const [key, segment] of seen) if (segments.get(key) !== segment) return false;
+  return true;
+}
+
+function* referencedSegments(flag: Flag): Iterable<string> {
+  for (const rule of flag.rules) yield* rule.segment.keys;
+  for (const rollout of flag.rollouts) yield* rollout.segment?.keys ?? [];
 }
 
 /**

@@ -1,9 +1,22 @@
 import type { ValidationIssue } from "../domain/errors.js";
+import type { FeaturesDocument } from "../format/features-document.js";
 
-/** One file of flag state: its path relative to the environment's directory, with `/` separators, and its bytes. */
+/**
+ * One file of flag state: its path relative to the environment's directory, with `/` separators, and its bytes.
+ *
+ * A storage whose state is not files (a database) hands over each file's `documents` instead of text to parse:
+ * already decoded, and valid against the features schema (everything `parseFeatures` checks of one document:
+ * keys, names, enums, ranges, nesting), so the snapshot is built from them without parsing anything. Reference
+ * checks, the merge into namespaces and the size limits still apply. `bytes` are then `encodeDocuments(documents)`,
+ * a canonical encoding that is never parsed: it is what content hashes, namespace digests, fingerprints and the
+ * size limits (`limits.max_features_file_bytes`, `limits.max_snapshot_bytes`) are computed from, so two replicas
+ * holding the same documents agree on them.
+ */
 export interface SourceFile {
   readonly path: string;
   readonly bytes: Uint8Array;
+  /** The file's documents, for a storage that holds documents rather than text (see above). */
+  readonly documents?: readonly FeaturesDocument[] | undefined;
 }
 
 /** What a storage holds for one environment directory at one moment. */
@@ -21,6 +34,11 @@ export interface SourceState {
   readonly settings?: SourceFile | undefined;
   /** Which discovery rule selected a file (a default glob, or the `.flipt.yml` include), for `/meta/status`. */
   readonly ruleFor?: ((path: string) => string | undefined) | undefined;
+  /**
+   * True for a storage that holds documents, not text (a database): every file carries `documents`, and every
+   * write to it must carry them too (`FileWrite.documents`), a new file included.
+   */
+  readonly structured?: boolean | undefined;
 }
 
 /**
@@ -63,11 +81,18 @@ export interface RemoteStatus {
   readonly pollErrors: number;
 }
 
-/** One file to write in a transaction: its path relative to the environment directory, and its new text. */
+/**
+ * One file to write in a transaction: its path relative to the environment directory, and its new text. A write
+ * to a storage that holds documents (`SourceState.structured`) carries the file's new `documents`, valid as
+ * `SourceFile.documents` are, and `text` is then their canonical encoding (`encodeDocumentsText`), never parsed and
+ * never written anywhere as a file. Storages of text (git, local directories, memory) never get such a write.
+ */
 export interface FileWrite {
   readonly path: string;
-  /** The new content, or undefined to delete the file. */
+  /** The new content (for documents, their canonical encoding), or undefined to delete the file. */
   readonly text: string | undefined;
+  /** The file's new documents, for a storage that holds documents; undefined for a text write and a delete. */
+  readonly documents?: readonly FeaturesDocument[] | undefined;
 }
 
 /** What a write transaction changes, prepared from the state it applies to. */

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { withTestDatabase } from "../../test/helpers/test-databases.js";
 import { ValidationError } from "../domain/errors.js";
+import type { Flag } from "../domain/flag-state.js";
+import { encodeDocumentsText } from "../format/encode-documents.js";
 import { DEFAULT_FEATURES_LIMITS } from "../format/limits.js";
+import { DatabaseSource } from "./database/database-source.js";
+import { migrateDatabase } from "./database/migrations/migrate-database.js";
+import { openDatabase } from "./database/open-database.js";
 import type { FlagSource, SourceState } from "./flag-source.js";
 import { type BuildOutcome, LiveSnapshot, type LiveSnapshotOptions } from "./live-snapshot.js";
 import { MemorySource } from "./memory/memory-source.js";
@@ -166,6 +172,56 @@ describe("LiveSnapshot", () => {
     assert.equal(snapshot.snapshot.revision, revision, "a refused write changes nothing");
     assert.equal(snapshot.lastError, undefined, "nor does it count as a failed load");
   });
+
+  it("builds a write of documents from the documents, and a read of the rows it wrote builds nothing more", () =>
+    withTestDatabase("sqlite", async ({ url }) => {
+      const database = openDatabase(url);
+      await migrateDatabase(database);
+      const source = new DatabaseSource({ database });
+      const { snapshot, builds } = live(source);
+      try {
+        await snapshot.reload();
+        const flag: Flag = {
+          key: "w",
+          name: "W",
+          type: "BOOLEAN_FLAG_TYPE",
+          enabled: true,
+          variants: [],
+          rules: [],
+          rollouts: [],
+        };
+        const write = (flags: readonly Flag[]) => ({
+          baseRevision: "",
+          author: { name: "test", email: "test@example.com" },
+          prepare: (state: SourceState) => {
+            const document = state.files[0]?.documents?.[0];
+            assert.ok(document !== undefined);
+            const documents = [{ ...document, flags }];
+            return {
+              writes: [{ path: "default/features.yaml", text: encodeDocumentsText(documents), documents }],
+              message: "write",
+            };
+          },
+        });
+        const revision = await snapshot.write(source, write([flag]));
+        assert.equal(snapshot.snapshot.revision, revision);
+        // The document's own flag object: nothing was parsed.
+        assert.equal(snapshot.snapshot.namespaces.get("default")?.flags.get("w"), flag);
+        assert.equal(builds.length, 2);
+        await snapshot.reload();
+        assert.equal(builds.length, 2, "the rows read back encode to the bytes the write built");
+
+        const dangling: Flag = {
+          ...flag,
+          key: "x",
+          rollouts: [{ segment: { keys: ["nowhere"], operator: "OR_SEGMENT_OPERATOR", value: true } }],
+        };
+        await assert.rejects(snapshot.write(source, write([flag, dangling])), /unknown segment "nowhere"/);
+        assert.equal(snapshot.snapshot.revision, revision, "a refused write changes nothing");
+      } finally {
+        await source.close();
+      }
+    }));
 
   it("keeps each holder to its own limits, side by side in one process", async () => {
     const source = new MemorySource([["features.yaml", FLAG_A]]);

@@ -1,6 +1,7 @@
 import type { ValidationError } from "../domain/errors.js";
 import type { Snapshot } from "../domain/snapshot.js";
 import type { DroppedSegment } from "../engine/compile-flag.js";
+import { encodeDocuments } from "../format/encode-documents.js";
 import type { FeaturesLimits } from "../format/limits.js";
 import type { ParseCache } from "../format/load-state.js";
 import { buildLoadable, buildSnapshot, emptySnapshot, type SnapshotBuild } from "./build-snapshot.js";
@@ -222,17 +223,19 @@ export class LiveSnapshot {
   }
 }
 
-/** The files a write would leave: replaced, added or removed, in path order. */
+/**
+ * The files a write would leave: replaced, added or removed, in path order. A write that carries documents makes a
+ * file that carries them too, with their canonical bytes (what its text encodes), so the build does not parse it.
+ */
 function applyWrites(files: readonly SourceFile[], writes: readonly FileWrite[]): SourceFile[] {
-  const next = new Map(files.map((file) => [file.path, file.bytes]));
+  const next = new Map(files.map((file) => [file.path, file]));
   const encoder = new TextEncoder();
-  for (const write of writes) {
-    if (write.text === undefined) next.delete(write.path);
-    else next.set(write.path, encoder.encode(write.text));
+  for (const { path, text, documents } of writes) {
+    if (text === undefined) next.delete(path);
+    else if (documents === undefined) next.set(path, { path, bytes: encoder.encode(text) });
+    else next.set(path, { path, bytes: encodeDocuments(documents), documents });
   }
-  return [...next.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([path, bytes]) => ({ path, bytes }));
+  return [...next.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**

@@ -1,13 +1,57 @@
 import { AlreadyExistsError } from "../domain/errors.js";
-import { applyChange, type Change } from "../format/apply-change.js";
+import {
+  type ApplyChangeOptions,
+  applyChange,
+  applyChangeToDocuments,
+  type Change,
+} from "../format/apply-change.js";
 import { type CommitChange, commitChange } from "../format/commit-message.js";
+import { encodeDocumentsText } from "../format/encode-documents.js";
 import type { FeaturesDocument } from "../format/features-document.js";
 import type { FeaturesLimits } from "../format/limits.js";
 import { namespaceFilePath } from "../format/namespace-file.js";
 import { featuresFileSyntax, parseFeatures } from "../format/parse-features.js";
 import type { Environment } from "./environment.js";
+import type { FileWrite, SourceFile } from "./flag-source.js";
 
 const decoder = new TextDecoder();
+
+/**
+ * A file's content as a write sees it: text, or the documents of a storage that holds documents. Text is decoded
+ * only when a change reads it; documents are changed as they are, and never written as YAML.
+ */
+type Content = { readonly text: string } | { readonly documents: readonly FeaturesDocument[] };
+
+/** The contents of a write's files by path, each text decoded when first asked for; undefined for a file deleted. */
+interface Contents {
+  get(path: string): Content | undefined;
+  has(path: string): boolean;
+  set(path: string, content: Content | undefined): void;
+  /** The files that exist. */
+  paths(): string[];
+}
+
+function createContents(files: readonly SourceFile[]): Contents {
+  const entries = new Map<string, SourceFile | Content | undefined>(files.map((file) => [file.path, file]));
+  const has = (path: string) => entries.get(path) !== undefined;
+  return {
+    get(path) {
+      const entry = entries.get(path);
+      if (entry === undefined || !("bytes" in entry)) return entry;
+      const content =
+        entry.documents === undefined
+          ? { text: decoder.decode(entry.bytes) }
+          : { documents: entry.documents };
+      entries.set(path, content);
+      return content;
+    },
+    has,
+    set(path, content) {
+      entries.set(path, content);
+    },
+    paths: () => [...entries.keys()].filter(has),
+  };
+}
 
 /** A change, or "create this, and if it exists, update it" (for imports). */
 export type ChangeRequest =
@@ -27,23 +71,21 @@ export function writeChanges(
   return environment.write({
     baseRevision,
     plan(state) {
-      const texts = new Map<string, string | undefined>(
-        state.files.map((file) => [file.path, decoder.decode(file.bytes)]),
-      );
+      const contents = createContents(state.files);
       const touched = new Set<string>();
       const applied: CommitChange[] = [];
-      const locate = createFileLocator(texts, environment.limits);
+      const locate = createFileLocator(contents, environment.limits);
       const apply = (change: Change) => {
         const known = environment.snapshot.namespaces.get(namespaceOf(change))?.segments;
+        const options = { extraSegments: new Set(known?.keys() ?? []), limits: environment.limits };
         for (const path of locate(change)) {
-          const current = texts.get(path);
-          const planned = applyChange(change, current, path, {
-            extraSegments: new Set(known?.keys() ?? []),
-            limits: environment.limits,
-          });
-          texts.set(planned.path, planned.text);
+          const current = contents.get(path);
+          // A new file is held as the storage holds the others.
+          const asDocuments = current === undefined ? state.structured === true : "documents" in current;
+          const next = changeFile(change, current, path, { ...options, asDocuments });
+          contents.set(path, next);
           // Deleting what is not there touches no file: the commit is empty, as Flipt's.
-          if (current !== undefined || planned.text !== undefined) touched.add(planned.path);
+          if (current !== undefined || next !== undefined) touched.add(path);
         }
         applied.push(commitChange(change));
       };
@@ -60,11 +102,38 @@ export function writeChanges(
         }
       }
       return {
-        writes: [...touched].map((path) => ({ path, text: texts.get(path) })),
+        writes: [...touched].map((path) => fileWrite(path, contents.get(path))),
         message: environment.commitMessage(applied, state),
       };
     },
   });
+}
+
+/**
+ * A change applied to one file: to its documents, without YAML, when the file is held as documents (or is to be),
+ * else to its text, parsed and written again as YAML.
+ */
+function changeFile(
+  change: Change,
+  current: Content | undefined,
+  path: string,
+  options: ApplyChangeOptions & { readonly asDocuments: boolean },
+): Content | undefined {
+  if (options.asDocuments) {
+    const documents = current !== undefined && "documents" in current ? current.documents : undefined;
+    const planned = applyChangeToDocuments(change, documents, path, options);
+    return planned.documents === undefined ? undefined : { documents: planned.documents };
+  }
+  const text = current !== undefined && "text" in current ? current.text : undefined;
+  const planned = applyChange(change, text, path, options);
+  return planned.text === undefined ? undefined : { text: planned.text };
+}
+
+/** The write of a file's new content: its text, or its documents with their canonical encoding. */
+function fileWrite(path: string, content: Content | undefined): FileWrite {
+  if (content === undefined) return { path, text: undefined };
+  if ("text" in content) return { path, text: content.text };
+  return { path, text: encodeDocumentsText(content.documents), documents: content.documents };
 }
 
 /** The namespace a change writes to. */
@@ -87,31 +156,31 @@ export function namespaceOf(change: Change): string {
  * an update or delete of a flag or segment goes to the file whose definition is served (the last one, as the
  * snapshot lets a later definition win); a create goes to the first file that declares the namespace; a
  * namespace update or delete reaches every file that declares it, so the namespace served afterwards is the one
- * written. Only YAML files are edited (the API does not rewrite JSON). A file is parsed again only when a change
- * of the same write edited it, and only when the convention's file does not answer.
+ * written. Only YAML files are edited (the API does not rewrite JSON). A text file is parsed only when the
+ * convention's file does not answer, and again only when a change of the same write edited it; a file held as
+ * documents is never parsed.
  */
-function createFileLocator(
-  texts: ReadonlyMap<string, string | undefined>,
-  limits: FeaturesLimits,
-): (change: Change) => string[] {
+function createFileLocator(contents: Contents, limits: FeaturesLimits): (change: Change) => string[] {
   // By path, with the text parsed: an earlier change of the same write may have edited the file since.
   const parsed = new Map<
     string,
     { readonly text: string; readonly documents: readonly FeaturesDocument[] }
   >();
   const documentsOf = (path: string): readonly FeaturesDocument[] => {
-    const text = texts.get(path);
-    if (text === undefined) return [];
+    const content = contents.get(path);
+    if (content === undefined) return [];
+    if ("documents" in content) return content.documents;
     let cached = parsed.get(path);
-    if (cached?.text !== text) {
-      cached = { text, documents: parseFeatures(text, path, limits).documents };
+    if (cached?.text !== content.text) {
+      cached = { text: content.text, documents: parseFeatures(content.text, path, limits).documents };
       parsed.set(path, cached);
     }
     return cached.documents;
   };
   const declaring = (namespaceKey: string): string[] =>
-    [...texts.keys()]
-      .filter((path) => texts.get(path) !== undefined && featuresFileSyntax(path) === "yaml")
+    contents
+      .paths()
+      .filter((path) => featuresFileSyntax(path) === "yaml")
       .sort()
       .filter((path) => documentsOf(path).some((document) => document.namespace.key === namespaceKey));
   const holding = (path: string, namespaceKey: string, kind: "flag" | "segment", key: string): boolean =>
@@ -122,8 +191,8 @@ function createFileLocator(
     );
   return (change) => {
     const namespaceKey = namespaceOf(change);
-    const conventional = namespaceFilePath(namespaceKey, (candidate) => texts.get(candidate) !== undefined);
-    const exists = texts.get(conventional) !== undefined;
+    const conventional = namespaceFilePath(namespaceKey, (candidate) => contents.has(candidate));
+    const exists = contents.has(conventional);
     switch (change.kind) {
       case "create-namespace":
         return [conventional];

@@ -1,0 +1,189 @@
+import { createHash } from "node:crypto";
+import pg from "pg";
+import { UnavailableError } from "../../domain/errors.js";
+import type { DatabaseOptions } from "./database-options.js";
+import { type ErrorContext, mapDatabaseError } from "./map-database-error.js";
+import type { DatabaseUrl } from "./parse-database-url.js";
+import type {
+  SqlDatabase,
+  SqlExecutor,
+  SqlListener,
+  SqlRow,
+  SqlSession,
+  SqlValue,
+  TransactionMode,
+} from "./sql-database.js";
+
+/** Column types read as the server's text: timestamps (sorted and compared as text), JSON (parsed by us). */
+const RAW_TEXT_TYPES = new Set([
+  pg.types.builtins.TIMESTAMP,
+  pg.types.builtins.TIMESTAMPTZ,
+  pg.types.builtins.JSON,
+  pg.types.builtins.JSONB,
+]);
+
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    RAW_TEXT_TYPES.has(oid)
+      ? (value: string) => value
+      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * PostgreSQL (and CockroachDB, which speaks its protocol) behind a `pg` pool. With prepared statements on
+ * (Flipt's default), each SQL text is a named statement, prepared once per connection as pgx's statement cache
+ * does. With them off (`prepared_statements_enabled: false`, for PgBouncer in transaction mode) values are
+ * inlined as escaped literals and sent with the simple query protocol, so no statement outlives its query.
+ */
+export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDatabase {
+  const context: ErrorContext = { redactedUrl: url.redacted, secrets: url.secrets };
+  const prepared = options.preparedStatements ?? true;
+  const config: pg.PoolConfig = {
+    connectionString: url.connection,
+    types,
+    max: options.maxOpenConn !== undefined && options.maxOpenConn > 0 ? options.maxOpenConn : 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    ...(options.connMaxLifetimeMs !== undefined && options.connMaxLifetimeMs > 0
+      ? { maxLifetimeSeconds: Math.max(1, Math.round(options.connMaxLifetimeMs / 1000)) }
+      : {}),
+  };
+  const pool = new pg.Pool(config);
+  // An idle connection the server closed is reported here; the pool drops it, the next query opens another.
+  pool.on("error", () => undefined);
+
+  const run = async (client: pg.ClientBase | pg.Pool, sql: string, params: readonly SqlValue[]) => {
+    try {
+      if (!prepared) return await client.query(inline(sql, params));
+      const text = numberPlaceholders(sql);
+      if (params.length === 0) return await client.query(text);
+      return await client.query({ name: statementName(text), text, values: [...params] });
+    } catch (error) {
+      throw mapDatabaseError(error, context);
+    }
+  };
+  const executorOf = (client: pg.ClientBase | pg.Pool): SqlExecutor => ({
+    query: async (sql, params = []) => (await run(client, sql, params)).rows as SqlRow[],
+    exec: async (sql, params = []) => (await run(client, sql, params)).rowCount ?? 0,
+  });
+  const connect = async (): Promise<pg.PoolClient> => {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      throw mapDatabaseError(error, context);
+    }
+  };
+  const transactionOn = async <T>(
+    client: pg.ClientBase,
+    work: (tx: SqlExecutor) => Promise<T>,
+    mode: TransactionMode,
+  ): Promise<T> => {
+    const executor = executorOf(client);
+    await executor.exec(mode === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
+    try {
+      const result = await work(executor);
+      await executor.exec("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+  };
+  const sessionOf = (client: pg.ClientBase): SqlSession => ({
+    ...executorOf(client),
+    transaction: (work, mode = "write") => transactionOn(client, work, mode),
+  });
+  const withClient = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await connect();
+    let broken: Error | undefined;
+    try {
+      return await work(client);
+    } catch (error) {
+      // A connection lost mid-work must not go back to the pool.
+      if (error instanceof UnavailableError) broken = error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  return {
+    driver: url.driver,
+    redactedUrl: url.redacted,
+    databaseName: url.database,
+    ...executorOf(pool),
+    transaction: (work, mode = "write") => withClient((client) => transactionOn(client, work, mode)),
+    session: (work) => withClient((client) => work(sessionOf(client))),
+    async listen(channel, onNotify, onError): Promise<SqlListener> {
+      const client = new pg.Client({
+        connectionString: url.connection,
+        connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000,
+      });
+      client.on("notification", (message) => {
+        if (message.channel === channel) onNotify(message.payload ?? "");
+      });
+      let failed = false;
+      const fail = (error: Error) => {
+        if (failed) return;
+        failed = true;
+        onError(mapDatabaseError(error, context));
+      };
+      client.on("error", fail);
+      client.on("end", () => fail(new Error("Connection terminated")));
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      } catch (error) {
+        failed = true;
+        await client.end().catch(() => undefined);
+        throw mapDatabaseError(error, context);
+      }
+      return {
+        close: async () => {
+          failed = true;
+          await client.end().catch(() => undefined);
+        },
+      };
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** `?` → `$1, $2, …`, outside quoted strings and identifiers. */
+function numberPlaceholders(sql: string): string {
+  let index = 0;
+  return replacePlaceholders(sql, () => `$${++index}`);
+}
+
+/** The SQL with each `?` replaced by its value as a literal, for the simple query protocol. */
+function inline(sql: string, params: readonly SqlValue[]): string {
+  let index = 0;
+  return replacePlaceholders(sql, () => {
+    const value = params[index++];
+    if (value === null || value === undefined) return "NULL";
+    if (typeof value === "boolean") return value ? "TRUE" : "FALSE";
+    if (typeof value === "number") return Number.isFinite(value) ? String(value) : "NULL";
+    return pg.escapeLiteral(value);
+  });
+}
+
+function replacePlaceholders(sql: string, next: () => string): string {
+  let out = "";
+  let quote: string | undefined;
+  for (const char of sql) {
+    if (quote !== undefined) {
+      if (char === quote) quote = undefined;
+      out += char;
+    } else if (char === "'" || char === '"') {
+      quote = char;
+      out += char;
+    } else {
+      out += char === "?" ? next() : char;
+    }
+  }
+  return out;
+}
+
+/** A statement name per SQL text, so each connection prepares a text once (named statements are per session). */
+function statementName(text: string): string {
+  return `pennant_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+}
