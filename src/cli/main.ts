@@ -7,6 +7,7 @@ import { PennantServer } from "../server/pennant-server.js";
 import { VERSION } from "../version.js";
 import { exportState } from "./commands/export.js";
 import { importFiles } from "./commands/import.js";
+import { migrate } from "./commands/migrate.js";
 import { validate } from "./commands/validate.js";
 
 const USAGE = `Usage: pennant [command] [options]
@@ -22,6 +23,8 @@ Commands:
   export                Write an environment's flag state as features documents:
                         one <namespace>/features.yaml per namespace with -o, else a YAML stream
                         on standard output
+  migrate               Apply pending migrations to the configured database (Flipt v1's \`db\`,
+                        or each storage of backend.type database), saying each step
 
 Options:
   --config <file>       Read configuration from this file, instead of Flipt's default locations
@@ -29,10 +32,14 @@ Options:
   --namespace <key>     export: only this namespace
   -o, --output <dir>    export: write files into this directory
   --squash              import: make one commit for all files
+  --database <name>     migrate: "default" (the flag database); "analytics" is Flipt's ClickHouse,
+                        which Pennant does not have
+  --force-migrate       server: apply a database's pending migrations at start instead of refusing
   --version, -v         Print the version and exit
   --help, -h            Print this help and exit
 
-Configuration: a Flipt v2 config file, overridden by FLIPT_* environment variables.
+Configuration: a Flipt v2 config file (or a Flipt v1 one, with its \`db\`), overridden by FLIPT_*
+environment variables.
 See docs/configuration.md.`;
 
 /** Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration. */
@@ -60,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case "server":
       if (rest.length > 0) break;
-      return runServer(values.config);
+      return runServer(values.config, values["force-migrate"] === true);
     case "validate": {
       const report = await validate(rest);
       for (const problem of report.problems) console.log(problem);
@@ -73,6 +80,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case "import":
       if (rest.length === 0) break;
       return runImport(rest, values);
+    case "migrate":
+      if (rest.length > 0) break;
+      return runMigrate(values);
   }
   console.error(`pennant: unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
   return EXIT_USAGE;
@@ -88,6 +98,8 @@ function parse(argv: readonly string[]) {
       namespace: { type: "string" },
       output: { type: "string", short: "o" },
       squash: { type: "boolean" },
+      database: { type: "string" },
+      "force-migrate": { type: "boolean" },
       version: { type: "boolean", short: "v" },
       help: { type: "boolean", short: "h" },
     },
@@ -145,7 +157,19 @@ async function runImport(
   return result.exitCode;
 }
 
-async function runServer(configPath: string | undefined): Promise<number> {
+async function runMigrate(values: { config?: string; database?: string }) {
+  const loaded = await configure(values.config);
+  if (loaded === undefined) return EXIT_USAGE;
+  const result = await migrate(loaded.config, {
+    database: values.database,
+    logger: createLogger({ level: "warn", encoding: "console", destination: process.stderr }),
+    onLine: (line) => console.log(line),
+  });
+  for (const line of result.messages) console.error(line);
+  return result.exitCode;
+}
+
+async function runServer(configPath: string | undefined, forceMigrate: boolean): Promise<number> {
   const loaded = await configure(configPath);
   if (loaded === undefined) return EXIT_USAGE;
   const { config, path, warnings } = loaded;
@@ -157,11 +181,14 @@ async function runServer(configPath: string | undefined): Promise<number> {
     file: config.log.file,
   });
   for (const warning of warnings) logger.warn({ config: path }, warning);
-  logger.info({ config: path ?? "built-in defaults" }, "configuration loaded");
+  logger.info(
+    { config: path ?? "built-in defaults", format: `Flipt ${loaded.shape.version}`, by: loaded.shape.reason },
+    "configuration loaded",
+  );
 
   let server: PennantServer;
   try {
-    server = await PennantServer.start({ config, logger, env: process.env });
+    server = await PennantServer.start({ config, logger, env: process.env, forceMigrate });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`pennant: ${error.message}`);

@@ -14,6 +14,7 @@ export function checkConfig(config: Config, context: NodeContext): Config {
   checkServer(config, context);
   checkStorageReferences(config, context);
   checkEnvironmentReferences(config, context);
+  checkDatabaseDirectories(config, context);
   checkSharedDirectories(config.environments, context);
   checkDuplicateNames(config.environments, context);
   return {
@@ -93,6 +94,18 @@ function checkEnvironmentReferences(config: Config, context: NodeContext): void 
         `environment "${key}" references undefined credentials "${scmCredentials}"`,
       );
     }
+  }
+}
+
+/** A database holds one environment's state, with no directories: an environment on one names none. */
+function checkDatabaseDirectories(config: Config, context: NodeContext): void {
+  for (const [key, environment] of Object.entries(config.environments)) {
+    const storage = config.storage[environment.storage];
+    if (storage?.backend.type !== "database" || normalizeDirectory(environment.directory) === "") continue;
+    context.report(
+      `environments.${key}.directory`,
+      `must be empty: storage "${environment.storage}" is a database, which has no directories (got ${JSON.stringify(environment.directory)})`,
+    );
   }
 }
 

@@ -96,12 +96,8 @@ function checkTopbarColor(color: string, context: s.NodeContext): void {
   }
 }
 
-/**
- * Every key Pennant understands, with type, default, doc and constraints: the single description behind file
- * decoding, `FLIPT_*` env mapping, defaults, the docs check and the `Config` type. The rules across sections are
- * not here: `checkConfig` runs them after decoding.
- */
-export const CONFIG_SCHEMA = s.object("Pennant configuration (Flipt v2 format).", {
+/** The sections of the configuration, by key; a Flipt v1 file shares all but its storage (see `V1_CONFIG_SCHEMA`). */
+export const CONFIG_FIELDS = {
   version: s.string('Config format version; must be "2.0" if given.', {
     values: ["2.0"],
     normalize: (text) => (text === "2" ? "2.0" : text),
@@ -285,7 +281,14 @@ export const CONFIG_SCHEMA = s.object("Pennant configuration (Flipt v2 format)."
   experimental: s.opaque("Experimental features (accepted, not interpreted)."),
   license: s.opaque("Licence key (accepted, not interpreted)."),
   diagnostics: s.opaque("Diagnostics (accepted, not interpreted)."),
-});
+};
+
+/**
+ * Every key Pennant understands, with type, default, doc and constraints: the single description behind file
+ * decoding, `FLIPT_*` env mapping, defaults, the docs check and the `Config` type. The rules across sections are
+ * not here: `checkConfig` runs them after decoding.
+ */
+export const CONFIG_SCHEMA = s.object("Pennant configuration (Flipt v2 format).", CONFIG_FIELDS);
 
 /**
  * Pennant's configuration: Flipt v2's config format (file keys are snake_case, fields here are camelCase), as

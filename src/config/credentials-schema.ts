@@ -1,28 +1,32 @@
 import * as s from "./schema.js";
 
+/** HTTP basic authentication's keys, here and in a Flipt v1 file's `storage.git.authentication.basic`. */
+export const BASIC_AUTH_FIELDS = {
+  username: s.string("User name (both or neither of username and password)."),
+  password: s.string("Password (both or neither of username and password).", { secret: true }),
+};
+
+/** SSH key authentication's keys, here and in a Flipt v1 file's `storage.git.authentication.ssh`. */
+export const SSH_AUTH_FIELDS = {
+  user: s.string("SSH user.", { default: "git" }),
+  password: s.string("Private key passphrase (required; any value for unencrypted keys).", {
+    secret: true,
+  }),
+  private_key_path: s.string("Private key file (exactly one of path and bytes)."),
+  private_key_bytes: s.string("Private key PEM text (exactly one of path and bytes).", { secret: true }),
+  insecure_ignore_host_key: s.boolean("Do not verify the host key.", { default: false }),
+};
+
 const CREDENTIAL_FIELDS = {
   type: s.string("Which block below applies.", {
     values: ["basic", "ssh", "access_token", "github_app"],
     required: true,
   }),
-  basic: s.object(
-    "HTTP basic authentication.",
-    {
-      username: s.string("User name (both or neither of username and password)."),
-      password: s.string("Password (both or neither of username and password).", { secret: true }),
-    },
-    { optional: true },
-  ),
+  basic: s.object("HTTP basic authentication.", BASIC_AUTH_FIELDS, { optional: true }),
   ssh: s.object(
     "SSH public-key authentication.",
     {
-      user: s.string("SSH user.", { default: "git" }),
-      password: s.string("Private key passphrase (required; any value for unencrypted keys).", {
-        secret: true,
-      }),
-      private_key_path: s.string("Private key file (exactly one of path and bytes)."),
-      private_key_bytes: s.string("Private key PEM text (exactly one of path and bytes).", { secret: true }),
-      insecure_ignore_host_key: s.boolean("Do not verify the host key.", { default: false }),
+      ...SSH_AUTH_FIELDS,
       known_hosts_path: s.string("Pennant: known_hosts file to verify host keys against."),
     },
     { optional: true },
@@ -45,7 +49,7 @@ const CREDENTIAL_FIELDS = {
 
 type Credential = s.InferFields<typeof CREDENTIAL_FIELDS>;
 
-function checkCredential(credential: Credential, context: s.NodeContext): Credential {
+export function checkCredential(credential: Credential, context: s.NodeContext): Credential {
   switch (credential.type) {
     case "basic": {
       const basic = credential.basic;

@@ -14,18 +14,20 @@ import {
   type SchemaNode,
 } from "./schema.js";
 
-export interface DecodeOptions<T> {
+export interface DecodeOptions<T, R = T> {
   /** Where the value at a dotted path came from (`FLIPT_X`, `file:line:col`), for messages. */
   readonly sourceOf?: (path: string) => string | undefined;
   /** @default a `fs.statSync` check */
   readonly fileExists?: (path: string) => boolean;
+  /** Go's `os.UserConfigDir`, for defaults under it (`NodeContext.userConfigDir`). */
+  readonly userConfigDir?: string | undefined;
   /** Why each `${secret:…}` value still in the tree was not resolved, by dotted key path (`resolveSecrets`). */
   readonly unresolvedSecrets?: ReadonlyMap<string, string>;
   /**
    * Rules across the whole decoded value, run last, whatever was found before (paths are from the root); returns
-   * the value, possibly with derived fields.
+   * the value, possibly with derived fields, or another shape of it (a Flipt v1 file becomes the v2 shape).
    */
-  readonly check?: (value: T, context: NodeContext) => T;
+  readonly check?: (value: T, context: NodeContext) => R;
 }
 
 export interface DecodeResult<T> {
@@ -39,15 +41,17 @@ export interface DecodeResult<T> {
  * (`Infer<typeof schema>`, deeply frozen) by walking it: type checks, defaults, unknown-key warnings, each node's
  * `finalize`, then `check`. Every problem is collected; the value is only meaningful when `issues` is empty.
  */
-export function decodeConfig<S extends ObjectNode>(
+export function decodeConfig<S extends ObjectNode, R = Infer<S>>(
   schema: S,
   raw: unknown,
-  options: DecodeOptions<Infer<S>> = {},
-): DecodeResult<Infer<S>> {
+  options: DecodeOptions<Infer<S>, R> = {},
+): DecodeResult<R> {
   const decoder = new Decoder(options);
   const decoded = decoder.object(schema, raw, "", undefined) as Infer<S>;
   const config =
-    options.check === undefined ? decoded : options.check(decoded, decoder.context("", undefined));
+    options.check === undefined
+      ? (decoded as unknown as R)
+      : options.check(decoded, decoder.context("", undefined));
   return { config: deepFreeze(config), issues: decoder.issues, warnings: decoder.warnings };
 }
 
@@ -57,11 +61,13 @@ class Decoder {
   readonly #sourceOf: (path: string) => string | undefined;
   readonly #fileExists: (path: string) => boolean;
   readonly #unresolvedSecrets: ReadonlyMap<string, string>;
+  readonly #userConfigDir: string | undefined;
 
   constructor(options: Omit<DecodeOptions<unknown>, "check">) {
     this.#sourceOf = options.sourceOf ?? (() => undefined);
     this.#fileExists = options.fileExists ?? fileExists;
     this.#unresolvedSecrets = options.unresolvedSecrets ?? new Map();
+    this.#userConfigDir = options.userConfigDir;
   }
 
   /** Why the `${secret:…}` value at `path` was not resolved. */
@@ -255,6 +261,7 @@ class Decoder {
       report: (relative, message) => this.report(join(path, relative), message),
       warn: (relative, message) => this.warn(join(path, relative), message),
       fileExists: this.#fileExists,
+      userConfigDir: this.#userConfigDir,
     };
   }
 }

@@ -28,7 +28,7 @@ const ENVIRONMENT_FIELDS = {
 type Environment = s.InferFields<typeof ENVIRONMENT_FIELDS>;
 
 /** An environment's directory stays inside its repository: relative, `/`-separated, without `..` or NUL. */
-function checkEnvironment(environment: Environment, context: s.NodeContext): Environment {
+export function checkEnvironment(environment: Environment, context: s.NodeContext): Environment {
   const { directory } = environment;
   const escapes =
     directory.startsWith("/") ||

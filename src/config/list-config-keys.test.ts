@@ -4,6 +4,8 @@ import { describe, it } from "node:test";
 import { CONFIG_SCHEMA } from "./config-schema.js";
 import { collectEnvOverrides } from "./env-overrides.js";
 import { listConfigKeys } from "./list-config-keys.js";
+import type { ObjectNode } from "./schema.js";
+import { V1_CONFIG_SCHEMA } from "./v1-config-schema.js";
 
 const DOCS = new URL("../../docs/configuration.md", import.meta.url);
 
@@ -18,7 +20,11 @@ async function documentedRows(): Promise<Map<string, string>> {
 }
 
 describe("listConfigKeys()", () => {
-  const keys = listConfigKeys(CONFIG_SCHEMA);
+  // The v2 keys, then those only a Flipt v1 file has (`db`, v1's `storage`, `cache`): the docs list both.
+  const v2Keys = listConfigKeys(CONFIG_SCHEMA);
+  const v2Names = new Set(v2Keys.map((key) => key.key));
+  const v1Keys = listConfigKeys(V1_CONFIG_SCHEMA).filter((key) => !v2Names.has(key.key));
+  const keys = [...v2Keys, ...v1Keys];
 
   it("lists map entries with placeholders and their variables", () => {
     const pollInterval = keys.find((key) => key.key === "storage.<id>.poll_interval");
@@ -26,21 +32,26 @@ describe("listConfigKeys()", () => {
       key: "storage.<id>.poll_interval",
       env: "FLIPT_STORAGE_<ID>_POLL_INTERVAL",
       type: "duration ≥ 1s",
-      default: "30s",
-      doc: "How often the remote is fetched.",
+      default: "30s, 1s for a database",
+      doc: "How often the remote is fetched, or a database checked for changes made by others.",
     });
     assert.ok(keys.some((key) => key.key === "storage.read_only" && key.env === "FLIPT_STORAGE_READ_ONLY"));
+    assert.ok(keys.some((key) => key.key === "db.url" && key.env === "FLIPT_DB_URL"));
   });
 
   it("names variables that map back to the key, for ids with underscores too", () => {
-    for (const key of keys) {
-      const opaque = key.env.endsWith("_*");
-      const env = key.env.replace(/<[A-Z]+>/g, "MY_ID").replace(/_\*$/, "_SOME_KEY");
-      const expected = key.key.replace(/<[a-z]+>/g, "my_id") + (opaque ? ".some_key" : "");
-      const { overrides, warnings } = collectEnvOverrides(CONFIG_SCHEMA, { [env]: "x" }, {});
-      assert.deepEqual(warnings, [], env);
-      assert.equal(overrides[0]?.path.join("."), expected, env);
-    }
+    const check = (schema: ObjectNode, list: typeof keys) => {
+      for (const key of list) {
+        const opaque = key.env.endsWith("_*");
+        const env = key.env.replace(/<[A-Z]+>/g, "MY_ID").replace(/_\*$/, "_SOME_KEY");
+        const expected = key.key.replace(/<[a-z]+>/g, "my_id") + (opaque ? ".some_key" : "");
+        const { overrides, warnings } = collectEnvOverrides(schema, { [env]: "x" }, {});
+        assert.deepEqual(warnings, [], env);
+        assert.equal(overrides[0]?.path.join("."), expected, env);
+      }
+    };
+    check(CONFIG_SCHEMA, v2Keys);
+    check(V1_CONFIG_SCHEMA, v1Keys);
   });
 
   describe("docs/configuration.md", () => {

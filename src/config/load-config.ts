@@ -3,11 +3,15 @@ import { join } from "node:path";
 import { checkConfig } from "./check-config.js";
 import { ConfigError, type ConfigIssue, formatConfigIssue } from "./config-error.js";
 import { CONFIG_SCHEMA, type Config } from "./config-schema.js";
+import { type ConfigShape, configShape } from "./config-shape.js";
 import { decodeConfig } from "./decode-config.js";
 import { applyEnvOverrides, collectEnvOverrides } from "./env-overrides.js";
+import { fromV1Config } from "./from-v1-config.js";
 import { type InterpolationWarning, interpolateEnv } from "./interpolate-env.js";
 import { type ConfigFile, readConfigFile } from "./read-config-file.js";
 import { resolveSecrets } from "./resolve-secrets.js";
+import type { ObjectNode } from "./schema.js";
+import { V1_CONFIG_SCHEMA } from "./v1-config-schema.js";
 
 export interface LoadConfigOptions {
   /** `--config`: this file must exist. Without it the default locations are tried. */
@@ -15,7 +19,7 @@ export interface LoadConfigOptions {
   /** The environment: `FLIPT_*` overrides and `${env:VAR}` values. The CLI passes `process.env`. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Base of `<dir>/flipt/config.yml`. @default `$XDG_CONFIG_HOME`, else `$HOME/.config` (from `env`) */
-  readonly userConfigDir?: string;
+  readonly userConfigDir?: string | undefined;
   /**
    * Files tried in order when `configPath` is not given; the first that exists is used.
    * @default [`<userConfigDir>/flipt/config.yml`, `/etc/flipt/config/default.yml` (Linux only)]
@@ -31,6 +35,8 @@ export interface LoadedConfig {
   readonly config: Config;
   /** The file read, or undefined when the built-in defaults were used. */
   readonly path: string | undefined;
+  /** Whether the configuration was written for Flipt v1 (one storage, `db`) or v2, and what said so. */
+  readonly shape: ConfigShape;
   /**
    * Non-fatal findings: unknown keys and `FLIPT_*` variables, unset `${env:VAR}` references, `${secret:…}` values
    * left in keys Pennant does not act on, bare-number durations, unknown log levels and token roles.
@@ -40,7 +46,8 @@ export interface LoadedConfig {
 
 /**
  * Loads the configuration: built-in defaults < config file < `FLIPT_*` variables. `${env:VAR}` in the file is
- * replaced first; `${secret:…}` values (file, or variables) are resolved last, as Flipt resolves them.
+ * replaced first; `${secret:…}` values (file, or variables) are resolved last, as Flipt resolves them. A Flipt v1
+ * configuration (`configShape`) is read with v1's keys and becomes one storage and one environment `default`.
  * Throws one `ConfigError` listing every problem found.
  */
 export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConfig> {
@@ -51,7 +58,9 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
 
   const interpolationWarnings: InterpolationWarning[] = [];
   const interpolated = interpolateEnv(file.tree, env, interpolationWarnings) as Record<string, unknown>;
-  const { overrides, warnings: envWarnings } = collectEnvOverrides(CONFIG_SCHEMA, env, interpolated);
+  const shape = configShape(interpolated, env);
+  const schema: ObjectNode = shape.version === "v1" ? V1_CONFIG_SCHEMA : CONFIG_SCHEMA;
+  const { overrides, warnings: envWarnings } = collectEnvOverrides(schema, env, interpolated);
   const merged = applyEnvOverrides(interpolated, overrides);
   const { sources } = merged;
   const sourceOf = (keyPath: string) =>
@@ -61,12 +70,16 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
     options.readSecretFile === undefined ? {} : { readFile: options.readSecretFile },
   );
 
-  const decoded = decodeConfig(CONFIG_SCHEMA, tree, {
+  const decodeOptions = {
     sourceOf,
     unresolvedSecrets: unresolved,
-    check: checkConfig,
+    userConfigDir: options.userConfigDir ?? userConfigDirectory(env, process.platform),
     ...(options.fileExists === undefined ? {} : { fileExists: options.fileExists }),
-  });
+  };
+  const decoded =
+    shape.version === "v1"
+      ? decodeConfig(V1_CONFIG_SCHEMA, tree, { ...decodeOptions, check: fromV1Config })
+      : decodeConfig(CONFIG_SCHEMA, tree, { ...decodeOptions, check: checkConfig });
   if (decoded.issues.length > 0) throw new ConfigError(decoded.issues);
   const referenceWarnings = interpolationWarnings.map((warning) =>
     formatConfigIssue(withSource(warning, sourceOf)),
@@ -74,6 +87,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<LoadedConf
   return {
     config: decoded.config,
     path,
+    shape,
     warnings: [...referenceWarnings, ...decoded.warnings, ...envWarnings],
   };
 }

@@ -17,8 +17,10 @@ export interface NodeContext {
   report(relativePath: string, message: string): void;
   /** Records a warning at `relativePath` under this node. */
   warn(relativePath: string, message: string): void;
-  /** Whether a file exists (injected so decoding stays testable). */
+  /** Whether a file or directory exists (injected so decoding stays testable). */
   fileExists(path: string): boolean;
+  /** Go's `os.UserConfigDir` (`$XDG_CONFIG_HOME`, else `~/.config`), for defaults under it; undefined if unknown. */
+  readonly userConfigDir: string | undefined;
 }
 
 /** A default computed from the already-decoded sibling fields and the enclosing map entry key (`""` outside one). */

@@ -1,4 +1,5 @@
 import { validRange } from "semver";
+import { DATABASE_FIELDS, resolveDatabaseAddress } from "./database-schema.js";
 import * as s from "./schema.js";
 
 /** Shown when the repository history needs an author and the user is unknown. */
@@ -9,7 +10,7 @@ const SIGNATURE_EMAIL = "flipt[bot]@noreply.flipt.io";
  * The kinds of storage, by `backend.type`: one entry each, with its doc (shown in `backend.type`'s) and its own
  * keys under `backend`, whose defaults apply to storages of that kind only.
  *
- * To add a kind (database, object, oci, ...), add its entry here: decoding, the `FLIPT_STORAGE_<ID>_BACKEND_*`
+ * To add a kind (object, oci, ...), add its entry here: decoding, the `FLIPT_STORAGE_<ID>_BACKEND_*`
  * variables, the key list the docs check reads and the `StorageConfig` type all follow from it. Give a block of
  * keys `optional: true`; a rule across keys goes in `checkStorage`. Then document its keys in
  * docs/configuration.md (the docs check names any missing row) and open it in src/server/create-environments.ts.
@@ -22,7 +23,14 @@ const STORAGE_KINDS = {
       path: s.string("Repository directory for `local` (normal, bare or empty directory).", { default: "." }),
     },
   },
+  database: {
+    doc: "a relational database in Flipt v1's schema (SQLite, libSQL, PostgreSQL, MySQL, CockroachDB)",
+    keys: DATABASE_FIELDS,
+  },
 };
+
+/** How often a database is checked for changes made elsewhere, unless `poll_interval` says otherwise. */
+export const DATABASE_POLL_INTERVAL = "1s";
 
 const STORAGE_FIELDS = {
   backend: s.tagged("Where the repository lives.", "type", STORAGE_KINDS, "memory"),
@@ -35,7 +43,17 @@ const STORAGE_FIELDS = {
   ref: s.string(
     "With `ref_type: semver`: the constraint tags must satisfy, such as `v1.0.*` or `>=1.2, <2`.",
   ),
-  poll_interval: s.duration("How often the remote is fetched.", { default: "30s", min: "1s" }),
+  poll_interval: s.duration(
+    "How often the remote is fetched, or a database checked for changes made by others.",
+    {
+      default: (siblings) =>
+        (siblings.backend as { type?: string } | undefined)?.type === "database"
+          ? DATABASE_POLL_INTERVAL
+          : "30s",
+      defaultText: `30s, ${DATABASE_POLL_INTERVAL} for a database`,
+      min: "1s",
+    },
+  ),
   fetch_policy: s.string("`lenient` tolerates an unreachable remote at startup when local commits exist.", {
     values: ["strict", "lenient"],
     default: "strict",
@@ -72,6 +90,7 @@ const STORAGE_FIELDS = {
 type Storage = s.InferFields<typeof STORAGE_FIELDS>;
 
 function checkStorage(storage: Storage, context: s.NodeContext): Storage {
+  if (storage.backend.type === "database") return checkDatabaseStorage(storage, context);
   if (storage.caCertPath !== undefined && storage.caCertBytes !== undefined) {
     context.report("", "ca_cert_path and ca_cert_bytes are mutually exclusive");
   }
@@ -90,11 +109,33 @@ function checkStorage(storage: Storage, context: s.NodeContext): Storage {
   return storage;
 }
 
+/** The git keys that mean nothing to a database, which is read and written in place. */
+const GIT_ONLY_KEYS = [
+  ["remote", "remote"],
+  ["credentials", "credentials"],
+  ["ref", "ref"],
+  ["caCertPath", "ca_cert_path"],
+  ["caCertBytes", "ca_cert_bytes"],
+] as const;
+
+/** A database storage: its address (Flipt v1's `db` rules), and none of git's keys. */
+function checkDatabaseStorage(storage: Storage, context: s.NodeContext): Storage {
+  for (const [field, key] of GIT_ONLY_KEYS) {
+    if (storage[field] !== undefined) {
+      context.report(key, "does not apply to a storage of backend.type database");
+    }
+  }
+  if (storage.refType === "semver") {
+    context.report("ref_type", "does not apply to a storage of backend.type database");
+  }
+  return { ...storage, backend: resolveDatabaseAddress(storage.backend, "backend", context) };
+}
+
 /** `storage.<id>`: the storages environments read, and `storage.read_only` for all of them. */
 export const STORAGE_SCHEMA = s.map(
   "Storages by id; each environment reads one.",
   "id",
-  s.object("A git-backed storage.", STORAGE_FIELDS, { finalize: checkStorage }),
+  s.object("A git-backed or database storage.", STORAGE_FIELDS, { finalize: checkStorage }),
   {
     reserved: {
       read_only: s.boolean(

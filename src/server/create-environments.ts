@@ -4,9 +4,20 @@ import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { Config, StorageConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
-import { NotFoundError } from "../domain/errors.js";
+import { databaseKeyPath } from "../config/from-v1-config.js";
+import { NotFoundError, PreconditionError, ValidationError } from "../domain/errors.js";
 import type { FeaturesLimits } from "../format/limits.js";
 import { compileCommitTemplate, DEFAULT_COMMIT_TEMPLATE, TemplateError } from "../storage/commit-template.js";
+import { DatabaseSource } from "../storage/database/database-source.js";
+import { databaseUrlFromFields } from "../storage/database/database-url-from-fields.js";
+import { migrateDatabase } from "../storage/database/migrations/migrate-database.js";
+import {
+  type MigrationStatus,
+  readMigrationStatus,
+  type TrackStatus,
+} from "../storage/database/migrations/read-migration-status.js";
+import { openDatabase } from "../storage/database/open-database.js";
+import type { SqlDatabase } from "../storage/database/sql-database.js";
 import { Environment } from "../storage/environment.js";
 import { Environments } from "../storage/environments.js";
 import type { FlagSource } from "../storage/flag-source.js";
@@ -22,17 +33,26 @@ export interface CreatedEnvironments {
   close(): Promise<void>;
 }
 
+export interface CreateEnvironmentsOptions {
+  /** Undo what a Pennant killed mid-write left in a repository (the server); commands beside one pass false. */
+  readonly recover?: boolean;
+  /** Open only the storage of this environment, and make it the default. */
+  readonly only?: string;
+  /** `--force-migrate`: apply a database's pending migrations at start instead of refusing to start. */
+  readonly forceMigrate?: boolean;
+}
+
 /**
  * The composition root for storage: one source per `storage.<id>` that an environment uses, then one
- * environment per `environments.<key>`. The only place concrete backends are chosen. `recover` (the server's
- * default) undoes what a Pennant killed mid-write left in a repository; commands run beside a server pass false.
+ * environment per `environments.<key>`. The only place concrete backends are chosen. A database storage is
+ * opened and its schema checked first (`openDatabaseSource`).
  */
 export async function createEnvironments(
   config: Config,
   git: GitRunner,
   logger: Logger,
   env: Readonly<Record<string, string | undefined>> = {},
-  { recover = true, only }: { readonly recover?: boolean; readonly only?: string } = {},
+  { recover = true, only, forceMigrate = false }: CreateEnvironmentsOptions = {},
 ): Promise<CreatedEnvironments> {
   const limits = featuresLimitsOf(config);
   // Everything that can fail without touching the disk comes first: nothing is opened that would need closing.
@@ -43,14 +63,12 @@ export async function createEnvironments(
   if (chosen.length === 0) throw new NotFoundError(`environment "${only}" not found`);
   const sources = new Map<string, FlagSource>();
   const closeSources = () => Promise.all([...sources.values()].map((source) => source.close()));
+  const opening: Opening = { config, git, env, logger, recover, limits, forceMigrate };
   try {
     for (const environment of chosen) {
       if (sources.has(environment.storage)) continue;
       const storage = config.storage[environment.storage] as StorageConfig;
-      sources.set(
-        environment.storage,
-        await openSource(environment.storage, storage, { config, git, env, logger, recover, limits }),
-      );
+      sources.set(environment.storage, await openSource(environment.storage, storage, opening));
     }
   } catch (error) {
     await closeSources();
@@ -131,25 +149,22 @@ function commitTemplate(text: string | undefined) {
   }
 }
 
-async function openSource(
-  id: string,
-  storage: StorageConfig,
-  {
-    config,
-    git,
-    env,
-    logger,
-    recover,
-    limits,
-  }: {
-    readonly config: Config;
-    readonly git: GitRunner;
-    readonly env: Readonly<Record<string, string | undefined>>;
-    readonly logger: Logger;
-    readonly recover: boolean;
-    readonly limits: FeaturesLimits;
-  },
-): Promise<FlagSource> {
+/** What opening a storage takes besides its own settings. */
+interface Opening {
+  readonly config: Config;
+  readonly git: GitRunner;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: Logger;
+  readonly recover: boolean;
+  readonly limits: FeaturesLimits;
+  readonly forceMigrate: boolean;
+}
+
+async function openSource(id: string, storage: StorageConfig, opening: Opening): Promise<FlagSource> {
+  const { config, git, env, logger, recover, limits, forceMigrate } = opening;
+  if (storage.backend.type === "database") {
+    return openDatabaseSource(config, id, { logger: logger.child({ storage: id }), forceMigrate });
+  }
   if (storage.remote !== undefined) {
     const credential =
       storage.credentials === undefined ? undefined : config.credentials[storage.credentials];
@@ -159,8 +174,6 @@ async function openSource(
       credential?.type === "ssh"
         ? normalizeSshRemote(storage.remote, credential.ssh?.user ?? "git")
         : storage.remote;
-    // The clone is read with the default size cap (the remote source takes no limits yet); every build of its
-    // state still keeps to `limits`, through the environment.
     return GitRemoteSource.open({
       remote,
       onClose: async () => {
@@ -177,6 +190,7 @@ async function openSource(
       signature: storage.signature,
       logger: logger.child({ storage: id }),
       recover,
+      limits,
     });
   }
   switch (storage.backend.type) {
@@ -194,4 +208,100 @@ async function openSource(
         limits,
       });
   }
+}
+
+/**
+ * Opens the database of `storage.<id>`, checks its schema as Flipt v1 does at start (spec v1-backends §2.3), and
+ * serves it through a `DatabaseSource`: an empty database gets every migration, logged step by step; pending
+ * migrations refuse the start unless `forceMigrate`; a dirty schema refuses it with what to do. The database is
+ * closed again when anything fails, and by the source's `close()` otherwise.
+ */
+async function openDatabaseSource(
+  config: Config,
+  id: string,
+  { logger, forceMigrate }: { readonly logger: Logger; readonly forceMigrate: boolean },
+): Promise<DatabaseSource> {
+  const storage = config.storage[id] as StorageConfig;
+  const database = await openStorageDatabase(config, id, logger);
+  try {
+    const status = await readMigrationStatus(database);
+    refuseDirty(database, status);
+    if (status.empty || (!status.upToDate && forceMigrate)) {
+      logger.info({ database: database.redactedUrl }, "migrating the database");
+      await migrateDatabase(database, {
+        onStep: (step) =>
+          logger.info({ database: database.redactedUrl, ...step }, "database migration applied"),
+      });
+    } else if (!status.upToDate) {
+      throw new PreconditionError(
+        `migrations pending, please backup your database and run \`pennant migrate\` (database ${database.redactedUrl}: ${describeTracks(status)})`,
+      );
+    }
+    return new DatabaseSource({ database, pollIntervalMs: storage.pollInterval, logger });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens the database of the database storage `id` and makes sure it answers (`SELECT 1`), so that an
+ * unreachable database fails here, with its URL and without its password. The URL is `backend.url`, or built
+ * from `protocol`, `host`, `port`, `name`, `user` and `password` as Flipt v1 builds it. A URL Pennant cannot
+ * read is a `ConfigError` naming the key as the configuration file wrote it (`db.url` in a Flipt v1 file).
+ */
+export async function openStorageDatabase(config: Config, id: string, logger: Logger): Promise<SqlDatabase> {
+  const { backend } = config.storage[id] as StorageConfig;
+  let database: SqlDatabase;
+  try {
+    const url =
+      backend.url === undefined || backend.url === "" ? databaseUrlFromFields(backend) : backend.url;
+    database = openDatabase(url, {
+      maxIdleConn: backend.maxIdleConn,
+      maxOpenConn: backend.maxOpenConn,
+      connMaxLifetimeMs: backend.connMaxLifetime,
+      preparedStatements: backend.preparedStatementsEnabled,
+    });
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const issues = error.issues.length > 0 ? error.issues : [{ path: "db.url", message: error.message }];
+    throw new ConfigError(
+      issues.map((issue) => ({
+        path: databaseKeyPath(config, id, issue.path.replace(/^db\./, "")),
+        message: issue.path === "db.url" ? error.message : issue.message,
+      })),
+      { cause: error },
+    );
+  }
+  if ((database.driver === "sqlite" || database.driver === "libsql") && (backend.maxOpenConn ?? 0) > 1) {
+    logger.warn(
+      { database: database.redactedUrl, maxOpenConn: backend.maxOpenConn },
+      "SQLite takes one connection at a time: max_open_conn is 1",
+    );
+  }
+  try {
+    await database.query("SELECT 1");
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return database;
+}
+
+/** A schema a migration stopped part way through is never served, nor migrated further, until repaired. */
+export function refuseDirty(database: SqlDatabase, status: MigrationStatus): void {
+  const track = [status.flipt, status.pennant].find((candidate) => candidate.dirty);
+  if (track === undefined) return;
+  throw new PreconditionError(
+    `database ${database.redactedUrl} is dirty: migration ${track.current} of ${track.table} stopped part way. ` +
+      "Restore the backup taken before migrating, or finish or undo that migration by hand and clear the flag " +
+      `(\`UPDATE ${track.table} SET dirty = false\`), then run \`pennant migrate\` (see docs/database-storage.md)`,
+  );
+}
+
+/** `Flipt schema at 10 of 16, Pennant schema at none of 2`. */
+export function describeTracks(status: MigrationStatus): string {
+  const describe = (name: string, track: TrackStatus) =>
+    `${name} schema at ${track.current ?? "none"} of ${track.expected}`;
+  return `${describe("Flipt", status.flipt)}, ${describe("Pennant", status.pennant)}`;
 }

@@ -22,6 +22,8 @@ export interface PennantServerOptions {
   readonly logger: Logger;
   /** The process environment, as the CLI received it; passed on to git. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** `--force-migrate`: apply a database storage's pending migrations instead of refusing to start. */
+  readonly forceMigrate?: boolean;
 }
 
 /** Time kept back from the shutdown grace period for closing listeners after in-flight requests are cut. */
@@ -56,7 +58,7 @@ export class PennantServer {
     this.#graceMs = graceMs;
   }
 
-  static async start({ config, logger, env }: PennantServerOptions): Promise<PennantServer> {
+  static async start({ config, logger, env, forceMigrate }: PennantServerOptions): Promise<PennantServer> {
     const { server } = config;
     const staticTokens = await readStaticTokens(config.authentication.methods.token);
     const jwt = await jwtAuthenticatorFor(config.authentication.methods.jwt, logger);
@@ -65,6 +67,7 @@ export class PennantServer {
       createGitRunner(env),
       logger,
       env,
+      { forceMigrate: forceMigrate === true },
     );
     const branches = new BranchEnvironments(environments, logger);
     const health = new HealthStatus(SERVICES.map((service) => service.typeName));

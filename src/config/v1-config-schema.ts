@@ -1,0 +1,81 @@
+import { CONFIG_FIELDS } from "./config-schema.js";
+import { BASIC_AUTH_FIELDS, SSH_AUTH_FIELDS } from "./credentials-schema.js";
+import { DATABASE_FIELDS } from "./database-schema.js";
+import * as s from "./schema.js";
+
+/** Flipt v1's storage types (spec v1-backends §1.3); `database` is its default. */
+export const V1_STORAGE_TYPES = ["database", "local", "git", "object", "oci"] as const;
+
+const V1_GIT_FIELDS = {
+  repository: s.string("Git repository URL (required when type is git)."),
+  ref: s.string(
+    "Branch, or a 40-hex commit, to serve; with `ref_type: semver`, the constraint tags must satisfy.",
+    { default: "main" },
+  ),
+  ref_type: s.string("`static` follows `ref`; `semver` follows the newest tag matching it.", {
+    values: ["static", "semver"],
+    default: "static",
+  }),
+  directory: s.string("Sub-directory of the repository holding the flag files."),
+  poll_interval: s.duration("How often the repository is fetched.", { default: "30s", min: "1s" }),
+  insecure_skip_tls: s.boolean("Skip TLS verification.", { default: false }),
+  ca_cert_path: s.string("CA bundle file (exclusive with `ca_cert_bytes`)."),
+  ca_cert_bytes: s.string("CA bundle PEM text (exclusive with `ca_cert_path`).", { secret: true }),
+  backend: s.object("Where the clone is kept.", {
+    type: s.string("`memory`: a temporary clone; `local`: a clone kept at `path`.", {
+      values: ["memory", "local"],
+      default: "memory",
+    }),
+    path: s.string("Directory of a `local` clone; a temporary one when not set."),
+  }),
+  authentication: s.object("Credentials; the first block given is used: basic, then token, then ssh.", {
+    basic: s.object("HTTP basic authentication.", BASIC_AUTH_FIELDS, { optional: true }),
+    token: s.object(
+      "HTTP token authentication.",
+      { access_token: s.string("The token.", { secret: true }) },
+      { optional: true },
+    ),
+    ssh: s.object("SSH public-key authentication.", SSH_AUTH_FIELDS, { optional: true }),
+  }),
+};
+
+const V1_STORAGE_SCHEMA = s.object("Flipt v1's storage: one, of `type`.", {
+  type: s.string(
+    "`database` (Flipt v1's default), `local` (a directory), `git` (a repository); `object` and `oci` are not supported yet.",
+    { values: V1_STORAGE_TYPES, default: "database" },
+  ),
+  read_only: s.boolean(
+    "Refuse writes. Only a database is writable: `false` with another type is an error, as in Flipt v1.",
+  ),
+  local: s.object(
+    "`type: local`.",
+    { path: s.string("Directory of the flag files.", { default: ".", nonEmpty: true }) },
+    { optional: true },
+  ),
+  git: s.object("`type: git`.", V1_GIT_FIELDS, { optional: true }),
+  object: s.opaque(
+    "`type: object` (not supported yet: accepted so that the type's error is the one reported).",
+  ),
+  oci: s.opaque("`type: oci` (not supported yet: accepted so that the type's error is the one reported)."),
+});
+
+/** Every section of the v2 configuration but those v1 shapes differently (or lacks). */
+const { version, storage, environments, credentials, ...SHARED_FIELDS } = CONFIG_FIELDS;
+
+/**
+ * A Flipt v1 configuration file (`db`, `storage.type`, spec v1-backends §1): the sections v1 and v2 share, with
+ * v1's `version`, `db`, `storage` and `cache` in place of v2's `version`, `storage`, `environments` and
+ * `credentials`. `fromV1Config` turns what it decodes into the v2 `Config`: one storage and one environment.
+ */
+export const V1_CONFIG_SCHEMA = s.object("Flipt v1 configuration.", {
+  ...SHARED_FIELDS,
+  version: s.string('Config format version; "1.0" in a Flipt v1 file.', {
+    values: ["1.0"],
+    normalize: (text) => (text === "1" ? "1.0" : text),
+  }),
+  db: s.object("Flipt v1's relational database (`storage.type: database`).", DATABASE_FIELDS),
+  storage: V1_STORAGE_SCHEMA,
+  cache: s.opaque("Flipt v1's storage cache (accepted, not needed: flag state is served from memory)."),
+});
+
+export type V1Config = s.Infer<typeof V1_CONFIG_SCHEMA>;
