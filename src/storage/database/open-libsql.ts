@@ -1,7 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { type Client, createClient, type InArgs, type ResultSet } from "@libsql/client";
+import type { Client, createClient, InArgs, ResultSet } from "@libsql/client";
 import { SerialLock } from "../serial-lock.js";
 import type { DatabaseOptions } from "./database-options.js";
+import { loadDriver } from "./load-driver.js";
 import { type ErrorContext, mapDatabaseError } from "./map-database-error.js";
 import type { DatabaseUrl } from "./parse-database-url.js";
 import { RetryableDatabaseError } from "./retryable-database-error.js";
@@ -26,7 +27,7 @@ export function openLibsql(url: DatabaseUrl, _options: DatabaseOptions): SqlData
   const local = url.connection.startsWith("file:");
   let client: Client;
   try {
-    client = createClient({
+    client = loadDriver<{ createClient: typeof createClient }>("@libsql/client").createClient({
       url: url.connection,
       ...(url.authToken === undefined ? {} : { authToken: url.authToken }),
       concurrency: 1,

@@ -1,6 +1,7 @@
-import mysql from "mysql2/promise";
+import type mysql from "mysql2/promise";
 import { UnavailableError } from "../../domain/errors.js";
 import type { DatabaseOptions } from "./database-options.js";
+import { loadDriver } from "./load-driver.js";
 import { type ErrorContext, mapDatabaseError } from "./map-database-error.js";
 import type { DatabaseUrl } from "./parse-database-url.js";
 import type {
@@ -31,7 +32,7 @@ interface CallbackConnection {
 export function openMysql(url: DatabaseUrl, options: DatabaseOptions): SqlDatabase {
   const context: ErrorContext = { redactedUrl: url.redacted, secrets: url.secrets };
   const maxOpen = options.maxOpenConn !== undefined && options.maxOpenConn > 0 ? options.maxOpenConn : 10;
-  const pool = mysql.createPool({
+  const pool = loadDriver<typeof mysql>("mysql2/promise").createPool({
     uri: url.connection,
     connectionLimit: maxOpen,
     maxIdle: Math.min(maxOpen, options.maxIdleConn ?? 2),

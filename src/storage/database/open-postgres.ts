@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
 import { UnavailableError } from "../../domain/errors.js";
 import type { DatabaseOptions } from "./database-options.js";
+import { loadDriver } from "./load-driver.js";
 import { type ErrorContext, mapDatabaseError } from "./map-database-error.js";
 import type { DatabaseUrl } from "./parse-database-url.js";
 import type {
@@ -15,19 +16,20 @@ import type {
 } from "./sql-database.js";
 
 /** Column types read as the server's text: timestamps (sorted and compared as text), JSON (parsed by us). */
-const RAW_TEXT_TYPES = new Set([
-  pg.types.builtins.TIMESTAMP,
-  pg.types.builtins.TIMESTAMPTZ,
-  pg.types.builtins.JSON,
-  pg.types.builtins.JSONB,
-]);
-
-const types = {
-  getTypeParser: ((oid: number, format?: string) =>
-    RAW_TEXT_TYPES.has(oid)
-      ? (value: string) => value
-      : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
-};
+function typeParsers(driver: typeof pg) {
+  const rawText = new Set([
+    driver.types.builtins.TIMESTAMP,
+    driver.types.builtins.TIMESTAMPTZ,
+    driver.types.builtins.JSON,
+    driver.types.builtins.JSONB,
+  ]);
+  return {
+    getTypeParser: ((oid: number, format?: string) =>
+      rawText.has(oid)
+        ? (value: string) => value
+        : driver.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+  };
+}
 
 /**
  * PostgreSQL (and CockroachDB, which speaks its protocol) behind a `pg` pool. With prepared statements on
@@ -36,6 +38,8 @@ const types = {
  * inlined as escaped literals and sent with the simple query protocol, so no statement outlives its query.
  */
 export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDatabase {
+  const driver = loadDriver<typeof pg>("pg");
+  const types = typeParsers(driver);
   const context: ErrorContext = { redactedUrl: url.redacted, secrets: url.secrets };
   const prepared = options.preparedStatements ?? true;
   const config: pg.PoolConfig = {
@@ -47,7 +51,7 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
       ? { maxLifetimeSeconds: Math.max(1, Math.round(options.connMaxLifetimeMs / 1000)) }
       : {}),
   };
-  const pool = new pg.Pool(config);
+  const pool = new driver.Pool(config);
   // An idle connection the server closed is reported here; the pool drops it, the next query opens another.
   pool.on("error", () => undefined);
 
@@ -114,7 +118,7 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
     transaction: (work, mode = "write") => withClient((client) => transactionOn(client, work, mode)),
     session: (work) => withClient((client) => work(sessionOf(client))),
     async listen(channel, onNotify, onError): Promise<SqlListener> {
-      const client = new pg.Client({
+      const client = new driver.Client({
         connectionString: url.connection,
         connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000,
       });
@@ -162,7 +166,7 @@ function inline(sql: string, params: readonly SqlValue[]): string {
     if (value === null || value === undefined) return "NULL";
     if (typeof value === "boolean") return value ? "TRUE" : "FALSE";
     if (typeof value === "number") return Number.isFinite(value) ? String(value) : "NULL";
-    return pg.escapeLiteral(value);
+    return loadDriver<typeof pg>("pg").escapeLiteral(value);
   });
 }
 
