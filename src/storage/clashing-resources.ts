@@ -1,3 +1,4 @@
+import type { FeaturesLimits } from "../format/limits.js";
 import { parseFeatures } from "../format/parse-features.js";
 
 /**
@@ -5,15 +6,17 @@ import { parseFeatures } from "../format/parse-features.js";
  * (`base` to `theirs`) and that the write, replayed on the remote's version, would change again (`theirs` to
  * `replayed`): overwriting them would lose the remote's change. Undefined stands for no such file. Resources are
  * named `flag <namespace>/<key>`, `segment <namespace>/<key>` and `namespace <key>`. Undefined when a version
- * does not parse: then only the whole file can be said to clash.
+ * does not parse: then only the whole file can be said to clash. The versions are read under the environment's
+ * `limits`, as its loads read them: under tighter defaults a file the server accepts would count as unreadable.
  */
 export function clashingResources(
   path: string,
   base: string | undefined,
   theirs: string | undefined,
   replayed: string | undefined,
+  limits: FeaturesLimits,
 ): string[] | undefined {
-  const [before, remote, after] = [base, theirs, replayed].map((text) => resources(path, text));
+  const [before, remote, after] = [base, theirs, replayed].map((text) => resources(path, text, limits));
   if (before === undefined || remote === undefined || after === undefined) return undefined;
   const names = new Set([...before.keys(), ...remote.keys(), ...after.keys()]);
   return [...names].filter(
@@ -22,10 +25,14 @@ export function clashingResources(
 }
 
 /** Every resource of a features file by name, with its content as JSON; undefined when the file does not parse. */
-function resources(path: string, text: string | undefined): Map<string, string> | undefined {
+function resources(
+  path: string,
+  text: string | undefined,
+  limits: FeaturesLimits,
+): Map<string, string> | undefined {
   const found = new Map<string, string>();
   if (text === undefined) return found;
-  const parsed = parseFeatures(text, path);
+  const parsed = parseFeatures(text, path, limits);
   if (parsed.issues.length > 0) return undefined;
   for (const document of parsed.documents) {
     const namespace = document.namespace.key;

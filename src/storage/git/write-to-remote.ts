@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { ConflictError, UnavailableError } from "../../domain/errors.js";
+import { DEFAULT_FEATURES_LIMITS } from "../../format/limits.js";
 import { clashingResources } from "../clashing-resources.js";
 import type { PreparedWrite, SourceState, WriteTransaction } from "../flag-source.js";
 import { commitWrites } from "../local/commit-writes.js";
@@ -98,7 +99,13 @@ async function refuseClashes(
     const before = await show(clone, base, path);
     const remote = await show(clone, theirs, path);
     if (before === remote) continue;
-    const found = clashingResources(path, before, remote, write.text);
+    const found = clashingResources(
+      path,
+      before,
+      remote,
+      write.text,
+      clone.options.limits ?? DEFAULT_FEATURES_LIMITS,
+    );
     if (found !== undefined && found.length === 0) continue;
     files.push(path);
     clashes.push(...(found ?? []));
