@@ -19,7 +19,7 @@ import type { StoredNamespace } from "./stored-state.js";
 import { writeDatabaseState } from "./write-database-state.js";
 
 /** How often the change counter is polled by default: the bound on how late a change made elsewhere is seen. */
-export const DATABASE_POLL_INTERVAL_MS = 1_000;
+const DATABASE_POLL_INTERVAL_MS = 1_000;
 
 /** How long to wait before listening again after PostgreSQL's notification connection failed. */
 const RELISTEN_DELAY_MS = 1_000;
@@ -131,6 +131,7 @@ export class DatabaseSource implements WritableFlagSource {
     const stop = new AbortController();
     this.#stops.add(stop);
     const stopped = AbortSignal.any([signal, stop.signal]);
+    stopped.addEventListener("abort", () => this.#stops.delete(stop), { once: true });
     let last: number | undefined;
     let healthy = true;
     let polling: Promise<void> | undefined;
@@ -177,10 +178,7 @@ export class DatabaseSource implements WritableFlagSource {
     const timer = setInterval(() => void pollNow(), this.#pollIntervalMs);
     timer.unref();
     stopped.addEventListener("abort", () => clearInterval(timer), { once: true });
-    if (this.#database.listen !== undefined && this.#database.driver === "postgres") {
-      await this.#listen(() => void pollNow(), stopped);
-    }
-    stopped.addEventListener("abort", () => this.#stops.delete(stop), { once: true });
+    await this.#listen(() => void pollNow(), stopped);
   }
 
   /** LISTENs on a connection of its own, listening again after it fails, until `signal` aborts. */

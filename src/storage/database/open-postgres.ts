@@ -57,7 +57,7 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
 
   const run = async (client: pg.ClientBase | pg.Pool, sql: string, params: readonly SqlValue[]) => {
     try {
-      if (!prepared) return await client.query(inline(sql, params));
+      if (!prepared) return await client.query(inline(driver, sql, params));
       const text = numberPlaceholders(sql);
       if (params.length === 0) return await client.query(text);
       return await client.query({ name: statementName(text), text, values: [...params] });
@@ -110,6 +110,42 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
     }
   };
 
+  const listen = async (
+    channel: string,
+    onNotify: (payload: string) => void,
+    onError: (error: Error) => void,
+  ): Promise<SqlListener> => {
+    const client = new driver.Client({
+      connectionString: url.connection,
+      connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000,
+    });
+    client.on("notification", (message) => {
+      if (message.channel === channel) onNotify(message.payload ?? "");
+    });
+    let failed = false;
+    const fail = (error: Error) => {
+      if (failed) return;
+      failed = true;
+      onError(mapDatabaseError(error, context));
+    };
+    client.on("error", fail);
+    client.on("end", () => fail(new Error("Connection terminated")));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    } catch (error) {
+      failed = true;
+      await client.end().catch(() => undefined);
+      throw mapDatabaseError(error, context);
+    }
+    return {
+      close: async () => {
+        failed = true;
+        await client.end().catch(() => undefined);
+      },
+    };
+  };
+
   return {
     driver: url.driver,
     redactedUrl: url.redacted,
@@ -117,37 +153,8 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
     ...executorOf(pool),
     transaction: (work, mode = "write") => withClient((client) => transactionOn(client, work, mode)),
     session: (work) => withClient((client) => work(sessionOf(client))),
-    async listen(channel, onNotify, onError): Promise<SqlListener> {
-      const client = new driver.Client({
-        connectionString: url.connection,
-        connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000,
-      });
-      client.on("notification", (message) => {
-        if (message.channel === channel) onNotify(message.payload ?? "");
-      });
-      let failed = false;
-      const fail = (error: Error) => {
-        if (failed) return;
-        failed = true;
-        onError(mapDatabaseError(error, context));
-      };
-      client.on("error", fail);
-      client.on("end", () => fail(new Error("Connection terminated")));
-      try {
-        await client.connect();
-        await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
-      } catch (error) {
-        failed = true;
-        await client.end().catch(() => undefined);
-        throw mapDatabaseError(error, context);
-      }
-      return {
-        close: async () => {
-          failed = true;
-          await client.end().catch(() => undefined);
-        },
-      };
-    },
+    // CockroachDB speaks PostgreSQL's protocol but has no LISTEN/NOTIFY: its changes are found by polling alone.
+    ...(url.driver === "postgres" ? { listen } : {}),
     close: () => pool.end(),
   };
 }
@@ -159,14 +166,14 @@ function numberPlaceholders(sql: string): string {
 }
 
 /** The SQL with each `?` replaced by its value as a literal, for the simple query protocol. */
-function inline(sql: string, params: readonly SqlValue[]): string {
+function inline(driver: typeof pg, sql: string, params: readonly SqlValue[]): string {
   let index = 0;
   return replacePlaceholders(sql, () => {
     const value = params[index++];
     if (value === null || value === undefined) return "NULL";
     if (typeof value === "boolean") return value ? "TRUE" : "FALSE";
     if (typeof value === "number") return Number.isFinite(value) ? String(value) : "NULL";
-    return loadDriver<typeof pg>("pg").escapeLiteral(value);
+    return driver.escapeLiteral(value);
   });
 }
 
