@@ -11,11 +11,8 @@ import { compileCommitTemplate, DEFAULT_COMMIT_TEMPLATE, TemplateError } from ".
 import { DatabaseSource } from "../storage/database/database-source.js";
 import { databaseUrlFromFields } from "../storage/database/database-url-from-fields.js";
 import { migrateDatabase } from "../storage/database/migrations/migrate-database.js";
-import {
-  type MigrationStatus,
-  readMigrationStatus,
-  type TrackStatus,
-} from "../storage/database/migrations/read-migration-status.js";
+import { readMigrationStatus } from "../storage/database/migrations/read-migration-status.js";
+import { describeTracks, refuseDirty } from "../storage/database/migrations/refuse-dirty.js";
 import { openDatabase } from "../storage/database/open-database.js";
 import type { SqlDatabase } from "../storage/database/sql-database.js";
 import { Environment } from "../storage/environment.js";
@@ -225,7 +222,7 @@ async function openDatabaseSource(
   const database = await openStorageDatabase(config, id, logger);
   try {
     const status = await readMigrationStatus(database);
-    refuseDirty(database, status);
+    refuseDirty(status, database.redactedUrl);
     if (status.empty || (!status.upToDate && forceMigrate)) {
       logger.info({ database: database.redactedUrl }, "migrating the database");
       await migrateDatabase(database, {
@@ -286,22 +283,4 @@ export async function openStorageDatabase(config: Config, id: string, logger: Lo
     throw error;
   }
   return database;
-}
-
-/** A schema a migration stopped part way through is never served, nor migrated further, until repaired. */
-export function refuseDirty(database: SqlDatabase, status: MigrationStatus): void {
-  const track = [status.flipt, status.pennant].find((candidate) => candidate.dirty);
-  if (track === undefined) return;
-  throw new PreconditionError(
-    `database ${database.redactedUrl} is dirty: migration ${track.current} of ${track.table} stopped part way. ` +
-      "Restore the backup taken before migrating, or finish or undo that migration by hand and clear the flag " +
-      `(\`UPDATE ${track.table} SET dirty = false\`), then run \`pennant migrate\` (see docs/database-storage.md)`,
-  );
-}
-
-/** `Flipt schema at 10 of 16, Pennant schema at none of 2`. */
-export function describeTracks(status: MigrationStatus): string {
-  const describe = (name: string, track: TrackStatus) =>
-    `${name} schema at ${track.current ?? "none"} of ${track.expected}`;
-  return `${describe("Flipt", status.flipt)}, ${describe("Pennant", status.pennant)}`;
 }

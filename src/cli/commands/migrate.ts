@@ -1,9 +1,10 @@
 import type { Logger } from "pino";
 import type { Config } from "../../config/config.js";
 import { ConfigError } from "../../config/config-error.js";
-import { describeTracks, openStorageDatabase, refuseDirty } from "../../server/create-environments.js";
+import { openStorageDatabase } from "../../server/create-environments.js";
 import { migrateDatabase } from "../../storage/database/migrations/migrate-database.js";
 import { readMigrationStatus } from "../../storage/database/migrations/read-migration-status.js";
+import { describeTracks, refuseDirty } from "../../storage/database/migrations/refuse-dirty.js";
 
 /** `--database`'s values, as Flipt's `migrate` takes them. */
 const DATABASES = ["default", "analytics"] as const;
@@ -72,7 +73,7 @@ async function migrateStorage(config: Config, id: string, options: MigrateOption
   try {
     const name = `database ${database.redactedUrl}`;
     const before = await readMigrationStatus(database);
-    refuseDirty(database, before);
+    refuseDirty(before, database.redactedUrl);
     if (before.upToDate) {
       options.onLine(`${name}: already up to date (${describeTracks(before)})`);
       return;

@@ -1,9 +1,10 @@
-import { PreconditionError } from "../../../domain/errors.js";
+import type { PreconditionError } from "../../../domain/errors.js";
 import type { SqlDatabase, SqlExecutor, SqlSession } from "../sql-database.js";
 import { type Bookkeeping, bookkeepingFor } from "./migration-bookkeeping.js";
 import { type MigrationPlan, type MigrationTrack, migrationPlan } from "./migration-plan.js";
 import type { MigrationDialect, MigrationStatement, MigrationStep } from "./migration-step.js";
 import { type MigrationStatus, migrationStatusOn } from "./read-migration-status.js";
+import { dirtySchemaError } from "./refuse-dirty.js";
 
 /** One step applied. */
 export interface AppliedStep {
@@ -117,13 +118,7 @@ async function run(executor: SqlExecutor, statement: MigrationStatement): Promis
 
 function dirty(track: MigrationPlan["tracks"][number], version: number): PreconditionError {
   const step = track.steps.find((candidate) => candidate.version === version);
-  const name = step === undefined ? `${version}` : `${version} (${step.title})`;
-  const owner = track.name === "flipt" ? "Flipt schema" : "Pennant schema";
-  return new PreconditionError(
-    `the database is dirty: ${owner} migration ${name} stopped part way and left ${track.table} marked dirty. ` +
-      "Restore the backup taken before migrating, or complete or undo that migration's changes by hand and then " +
-      `run \`UPDATE ${track.table} SET dirty = false\`; then run \`pennant migrate\` again`,
-  );
+  return dirtySchemaError(track.table, step === undefined ? `${version}` : `${version} (${step.title})`);
 }
 
 function elapsed(started: number): number {
