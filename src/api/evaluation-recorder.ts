@@ -6,8 +6,9 @@ export type SnapshotAnswer = "sent" | "not-modified" | "failed";
 /**
  * Where the evaluation, OFREP and client-evaluation services record what they served, as Flipt records its
  * `flipt_evaluations_*` families inside its evaluation code: in the environment and namespace the service resolved
- * (docs/metrics.md says what each family counts). The services call it only once a call has succeeded, so a call
- * refused or failed before a flag was evaluated records nothing.
+ * (docs/metrics.md says what each family counts). Evaluations are recorded only once their call has succeeded, so
+ * a call refused or failed before a flag was evaluated records none; a client snapshot call records how it was
+ * answered, failures included.
  */
 export interface EvaluationRecorder {
   /**

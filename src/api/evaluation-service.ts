@@ -4,13 +4,19 @@ import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { NotFoundError, ValidationError } from "../domain/errors.js";
 import { DEFAULT_NAMESPACE } from "../domain/flag-state.js";
+import type { Snapshot } from "../domain/snapshot.js";
 import {
   type EvaluationRequest as EngineRequest,
   evaluateAnyRequest,
   evaluateBooleanRequest,
   evaluateVariantRequest,
 } from "../engine/evaluate-request.js";
-import type { EvaluationError } from "../engine/evaluation-result.js";
+import type {
+  BooleanEvaluation,
+  EvaluationError,
+  EvaluationResult,
+  VariantEvaluation,
+} from "../engine/evaluation-result.js";
 import {
   BooleanEvaluationResponseSchema,
   ErrorEvaluationReason,
@@ -25,6 +31,9 @@ import type { Environments } from "../storage/environments.js";
 import { restCallKey } from "./context-keys.js";
 import type { EvaluationRecorder } from "./evaluation-recorder.js";
 import { ENVIRONMENT_HEADER, environmentForEvaluation, NAMESPACE_HEADER } from "./resolve-environment.js";
+
+/** What a Boolean or Variant answer adds to the engine's result: wire-shaped segment keys and reason, and the envelope. */
+type ResponseFields = { segmentKeys: string[]; reason: EvaluationReason } & ReturnType<typeof envelope>;
 
 export interface EvaluationServiceOptions {
   readonly environments: Environments;
@@ -44,35 +53,41 @@ export function createEvaluationService(
   options: EvaluationServiceOptions,
 ): ServiceImpl<typeof EvaluationService> {
   const { environments, recorder } = options;
+  /**
+   * Boolean and Variant: one flag, evaluated against the snapshot taken once, answered with the engine's result
+   * in Flipt's envelope, and recorded once the answer is built.
+   */
+  const evaluateOne = <
+    T extends BooleanEvaluation | VariantEvaluation,
+    R extends { requestDurationMillis: number },
+  >(
+    request: EvaluationRequest,
+    context: HandlerContext,
+    evaluate: (snapshot: Snapshot, input: EngineRequest) => EvaluationResult<T>,
+    respond: (init: Omit<T, "segmentKeys" | "reason"> & ResponseFields) => R,
+  ): R => {
+    const started = performance.now();
+    const { environment, snapshot, input } = resolve(environments, request, context);
+    const result = evaluate(snapshot, input);
+    if (!result.ok) throw toError(result.error);
+    const response = respond({
+      ...result.value,
+      segmentKeys: [...result.value.segmentKeys],
+      reason: EvaluationReason[result.value.reason],
+      ...envelope(request.requestId, started),
+    });
+    recorder.evaluated(environment, input.namespaceKey, result.value, response.requestDurationMillis);
+    return response;
+  };
   return {
-    boolean(request, context) {
-      const started = performance.now();
-      const { environment, snapshot, input } = resolve(environments, request, context);
-      const result = evaluateBooleanRequest(snapshot, input);
-      if (!result.ok) throw toError(result.error);
-      const response = create(BooleanEvaluationResponseSchema, {
-        ...result.value,
-        segmentKeys: [...result.value.segmentKeys],
-        reason: EvaluationReason[result.value.reason],
-        ...envelope(request.requestId, started),
-      });
-      recorder.evaluated(environment, input.namespaceKey, result.value, response.requestDurationMillis);
-      return response;
-    },
-    variant(request, context) {
-      const started = performance.now();
-      const { environment, snapshot, input } = resolve(environments, request, context);
-      const result = evaluateVariantRequest(snapshot, input);
-      if (!result.ok) throw toError(result.error);
-      const response = create(VariantEvaluationResponseSchema, {
-        ...result.value,
-        segmentKeys: [...result.value.segmentKeys],
-        reason: EvaluationReason[result.value.reason],
-        ...envelope(request.requestId, started),
-      });
-      recorder.evaluated(environment, input.namespaceKey, result.value, response.requestDurationMillis);
-      return response;
-    },
+    boolean: (request, context) =>
+      evaluateOne(request, context, evaluateBooleanRequest, (value) =>
+        create(BooleanEvaluationResponseSchema, value),
+      ),
+    variant: (request, context) =>
+      evaluateOne(request, context, evaluateVariantRequest, (value) =>
+        create(VariantEvaluationResponseSchema, value),
+      ),
     batch(request, context) {
       const started = performance.now();
       if (request.requests.length > options.maxBatchSize) {

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MetadataService } from "../gen/flipt/meta/meta_pb.js";
 import { HttpBodySchema } from "../gen/google/api/httpbody_pb.js";
+import { PRETTY_JSON } from "./rest/rest-gateway.js";
 
 /** The UI settings `GET /meta/info` passes on to Flipt's UI. */
 export interface UiInfo {
@@ -29,7 +30,6 @@ export interface BuildInfo {
 const DEFAULT_UI_INFO: UiInfo = { theme: "system", topbarColor: "" };
 
 /** The `Accept` value (exactly) that asks for indented JSON, as Flipt's metadata server reads it. */
-const PRETTY_JSON = "application/json+pretty";
 
 /**
  * flipt.meta.MetadataService: build and feature information as raw JSON, the shape Flipt's UI reads:
