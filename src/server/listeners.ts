@@ -9,11 +9,6 @@ import { governStreams, type StreamGovernor } from "./govern-streams.js";
 import type { ConnectionLimits, GrpcConnectionLimits, ListenOptions } from "./listen-options.js";
 import { routeByPreface } from "./route-by-preface.js";
 
-// What a caller of listenHttp and listenGrpc needs, importable from here as before the split.
-export type { Listener } from "./bind-listener.js";
-export { type ConnectionBudget, createConnectionBudget } from "./connection-budget.js";
-export type { ConnectionLimits, GrpcConnectionLimits, ListenOptions } from "./listen-options.js";
-
 /** While shutting down, how often HTTP/1.1 connections that went idle are closed. */
 const IDLE_SWEEP_MS = 50;
 

@@ -6,15 +6,12 @@ import type { Config } from "../config/config.js";
 import { BranchEnvironments } from "../storage/branch-environments.js";
 import { createGitRunner } from "../storage/git/run-git.js";
 import { readBuildStamp, VERSION } from "../version.js";
+import type { Listener } from "./bind-listener.js";
+import { createConnectionBudget } from "./connection-budget.js";
 import { createEnvironments } from "./create-environments.js";
 import { jwtAuthenticatorFor } from "./jwt-authenticator-for.js";
-import {
-  type ConnectionLimits,
-  createConnectionBudget,
-  type Listener,
-  listenGrpc,
-  listenHttp,
-} from "./listeners.js";
+import type { ConnectionLimits } from "./listen-options.js";
+import { listenGrpc, listenHttp } from "./listeners.js";
 import { readStaticTokens } from "./read-static-tokens.js";
 
 export interface PennantServerOptions {

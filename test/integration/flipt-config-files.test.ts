@@ -23,7 +23,7 @@ import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { ConfigError } from "../../src/config/config-error.js";
 import { loadConfig } from "../../src/config/load-config.js";
-import { createConnectionBudget } from "../../src/server/listeners.js";
+import { createConnectionBudget } from "../../src/server/connection-budget.js";
 import { flagFile } from "../helpers/outside-remote.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
