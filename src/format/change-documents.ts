@@ -12,23 +12,12 @@ import {
   type Namespace,
   type Segment,
 } from "../domain/flag-state.js";
+import { type Change, type ChangeTarget, changeTarget } from "./change.js";
 import { checkFlagReferences, checkSegmentUnused } from "./check-references.js";
+import { changeText, commitChange } from "./commit-message.js";
 import { type FeaturesDocument, LATEST_FEATURES_VERSION } from "./features-document.js";
 import { featuresFileSyntax } from "./parse-features.js";
 import { quoteValue } from "./quote-value.js";
-
-/** One change made through the management API: a namespace, flag or segment created, updated or deleted. */
-export type Change =
-  | { readonly kind: "create-namespace" | "update-namespace"; readonly namespace: Namespace }
-  | { readonly kind: "delete-namespace"; readonly key: string }
-  | { readonly kind: "create-flag" | "update-flag"; readonly namespaceKey: string; readonly flag: Flag }
-  | { readonly kind: "delete-flag"; readonly namespaceKey: string; readonly key: string }
-  | {
-      readonly kind: "create-segment" | "update-segment";
-      readonly namespaceKey: string;
-      readonly segment: Segment;
-    }
-  | { readonly kind: "delete-segment"; readonly namespaceKey: string; readonly key: string };
 
 /** What a change put into a file, so that it alone can be checked against the schema. */
 export type WrittenItem =
@@ -50,16 +39,7 @@ export interface ChangedDocuments {
   readonly written: WrittenItem | undefined;
 }
 
-type Verb = "create" | "update" | "delete";
-type ResourceKind = "flag" | "segment";
-
-/** What a change is about, in the terms of its change text. */
-interface Target {
-  readonly verb: Verb;
-  readonly type: "namespace" | ResourceKind;
-  readonly namespaceKey: string;
-  readonly key: string;
-}
+type ResourceKind = Exclude<ChangeTarget["type"], "namespace">;
 
 /** The type names Flipt puts in resource errors. */
 const RESOURCE_TYPE_NAMES: Readonly<Record<ResourceKind, string>> = {
@@ -70,10 +50,11 @@ const RESOURCE_TYPE_NAMES: Readonly<Record<ResourceKind, string>> = {
 /** The document Flipt creates when a flag or segment is written to `default` and no document declares it. */
 const DEFAULT_NAMESPACE_OBJECT: Namespace = { key: DEFAULT_NAMESPACE, name: "Default" };
 
+export type { Change };
+
 /** Flipt's change text for one change (storage.md §3.5): `<verb> <type> [<namespace>/]<key>`. */
 export function describeChange(change: Change): string {
-  const { verb, type, namespaceKey, key } = targetOf(change);
-  return type === "namespace" ? `${verb} namespace ${key}` : `${verb} ${type} ${namespaceKey}/${key}`;
+  return changeText(commitChange(change));
 }
 
 /**
@@ -82,7 +63,7 @@ export function describeChange(change: Change): string {
  * would; callers that answer a change without writing (a delete of something absent) run it first.
  */
 export function validateChange(change: Change): void {
-  checkChange(change, targetOf(change));
+  checkChange(change, changeTarget(change));
 }
 
 /**
@@ -98,7 +79,7 @@ export function changeDocuments(
   read: () => readonly FeaturesDocument[] | undefined,
   extraSegments: ReadonlySet<string> = new Set(),
 ): ChangedDocuments {
-  const target = targetOf(change);
+  const target = changeTarget(change);
   checkChange(change, target);
   if (featuresFileSyntax(path) !== "yaml") {
     throw new ValidationError(`${path}: the management API edits only features.yaml and features.yml files`, {
@@ -111,32 +92,8 @@ export function changeDocuments(
     : resourceDocuments(change, target, documents, path, extraSegments);
 }
 
-function targetOf(change: Change): Target {
-  switch (change.kind) {
-    case "create-namespace":
-    case "update-namespace":
-      return target(change.kind, change.namespace.key, change.namespace.key);
-    case "delete-namespace":
-      return target(change.kind, change.key, change.key);
-    case "create-flag":
-    case "update-flag":
-      return target(change.kind, change.namespaceKey, change.flag.key);
-    case "create-segment":
-    case "update-segment":
-      return target(change.kind, change.namespaceKey, change.segment.key);
-    case "delete-flag":
-    case "delete-segment":
-      return target(change.kind, change.namespaceKey, change.key);
-  }
-}
-
-function target(kind: Change["kind"], namespaceKey: string, key: string): Target {
-  const [verb, type] = kind.split("-") as [Verb, Target["type"]];
-  return { verb, type, namespaceKey, key };
-}
-
 /** Checks what the request itself must get right: keys and names. */
-function checkChange(change: Change, { type, namespaceKey, key }: Target): void {
+function checkChange(change: Change, { type, namespaceKey, key }: ChangeTarget): void {
   if (change.kind === "delete-namespace" && key === DEFAULT_NAMESPACE) {
     throw new ValidationError(`namespace "${DEFAULT_NAMESPACE}" is protected`, {
       issues: [{ path: "key", message: `namespace "${DEFAULT_NAMESPACE}" is protected` }],
@@ -164,7 +121,7 @@ function checkChange(change: Change, { type, namespaceKey, key }: Target): void 
 
 function namespaceDocuments(
   change: Change,
-  { key }: Target,
+  { key }: ChangeTarget,
   documents: readonly FeaturesDocument[] | undefined,
   path: string,
 ): ChangedDocuments {
@@ -213,7 +170,7 @@ function namespaceDocuments(
 
 function resourceDocuments(
   change: Change,
-  { verb, type, namespaceKey, key }: Target,
+  { verb, type, namespaceKey, key }: ChangeTarget,
   documents: readonly FeaturesDocument[] | undefined,
   path: string,
   extraSegments: ReadonlySet<string>,

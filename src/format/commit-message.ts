@@ -1,4 +1,4 @@
-import type { Change } from "./apply-change.js";
+import { type Change, changeTarget } from "./change.js";
 
 /**
  * One change of a write, as Flipt hands it to its commit message template (`fs.Change`): a verb and the resource
@@ -16,30 +16,17 @@ export interface CommitChange {
   };
 }
 
-const NAMESPACE = { package: "flipt.config", name: "Namespace" } as const;
-const FLAG = { package: "flipt.core", name: "Flag" } as const;
-const SEGMENT = { package: "flipt.core", name: "Segment" } as const;
+/** Flipt's type of each kind of resource, split as Flipt splits it. */
+const TYPES = {
+  namespace: { package: "flipt.config", name: "Namespace" },
+  flag: { package: "flipt.core", name: "Flag" },
+  segment: { package: "flipt.core", name: "Segment" },
+} as const;
 
 /** The change a management-API change makes, for its commit message. */
 export function commitChange(change: Change): CommitChange {
-  const verb = change.kind.split("-")[0] as CommitChange["verb"];
-  switch (change.kind) {
-    case "create-namespace":
-    case "update-namespace":
-      return { verb, resource: { type: NAMESPACE, namespace: "", key: change.namespace.key } };
-    case "delete-namespace":
-      return { verb, resource: { type: NAMESPACE, namespace: "", key: change.key } };
-    case "create-flag":
-    case "update-flag":
-      return { verb, resource: { type: FLAG, namespace: change.namespaceKey, key: change.flag.key } };
-    case "delete-flag":
-      return { verb, resource: { type: FLAG, namespace: change.namespaceKey, key: change.key } };
-    case "create-segment":
-    case "update-segment":
-      return { verb, resource: { type: SEGMENT, namespace: change.namespaceKey, key: change.segment.key } };
-    case "delete-segment":
-      return { verb, resource: { type: SEGMENT, namespace: change.namespaceKey, key: change.key } };
-  }
+  const { verb, type, namespaceKey, key } = changeTarget(change);
+  return { verb, resource: { type: TYPES[type], namespace: type === "namespace" ? "" : namespaceKey, key } };
 }
 
 /** How a resource prints: its lower-cased type name and its key, after its namespace when it has one. */

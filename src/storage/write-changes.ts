@@ -5,6 +5,7 @@ import {
   applyChangeToDocuments,
   type Change,
 } from "../format/apply-change.js";
+import { changeTarget } from "../format/change.js";
 import { type CommitChange, commitChange } from "../format/commit-message.js";
 import { encodeDocumentsText } from "../format/encode-documents.js";
 import type { FeaturesDocument } from "../format/features-document.js";
@@ -138,15 +139,7 @@ function fileWrite(path: string, content: Content | undefined): FileWrite {
 
 /** The namespace a change writes to. */
 export function namespaceOf(change: Change): string {
-  switch (change.kind) {
-    case "create-namespace":
-    case "update-namespace":
-      return change.namespace.key;
-    case "delete-namespace":
-      return change.key;
-    default:
-      return change.namespaceKey;
-  }
+  return changeTarget(change).namespaceKey;
 }
 
 /**
@@ -205,8 +198,8 @@ function createFileLocator(contents: Contents, limits: FeaturesLimits): (change:
       case "delete-flag":
       case "update-segment":
       case "delete-segment": {
-        const kind = change.kind.endsWith("flag") ? "flag" : "segment";
-        const key = "key" in change ? change.key : "flag" in change ? change.flag.key : change.segment.key;
+        const { type, key } = changeTarget(change);
+        const kind = type as "flag" | "segment";
         if (exists && holding(conventional, namespaceKey, kind, key)) return [conventional];
         const found = declaring(namespaceKey).filter((path) => holding(path, namespaceKey, kind, key));
         return [found[found.length - 1] ?? conventional];
