@@ -7,8 +7,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import pg from "pg";
 import { TEST_DATABASE_KINDS, withTestDatabase } from "../../../test/helpers/test-databases.js";
-import { ConflictError } from "../../domain/errors.js";
+import { waitFor } from "../../../test/helpers/wait-for.js";
+import { ConflictError, UnavailableError } from "../../domain/errors.js";
 import { evaluateFlag } from "../../engine/evaluate-flag.js";
 import { encodeDocumentsText } from "../../format/encode-documents.js";
 import type { FeaturesDocument } from "../../format/features-document.js";
@@ -257,3 +259,37 @@ for (const kind of TEST_DATABASE_KINDS) {
       }));
   });
 }
+
+describe("DatabaseSource on postgres, its notification connection lost", () => {
+  it("polls at once: a database gone is heard without waiting for the poll, and so is its return", () =>
+    withTestDatabase("postgres", async ({ url, name }) => {
+      await migrated(url);
+      const source = await openSource(url, 3_600_000);
+      const admin = new pg.Client({ connectionString: url.replace(`/${name}?`, "/postgres?") });
+      await admin.connect();
+      const stop = new AbortController();
+      let heard = 0;
+      const times = (count: number, what: string) =>
+        waitFor(() => (heard >= count ? true : undefined), { deadlineMs: 10_000, what });
+      try {
+        // Resolves once it listens.
+        await source.watch(() => heard++, stop.signal);
+        assert.equal(heard, 0);
+        // The database refuses new connections, and every connection to it is ended: the LISTEN one among them.
+        await admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [
+          name,
+        ]);
+        await times(1, "the failure heard, with an hour to the next poll");
+        await assert.rejects(source.read(""), UnavailableError);
+        await admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
+        await times(2, "the database's return heard");
+        await source.read("");
+      } finally {
+        stop.abort();
+        await admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`).catch(() => undefined);
+        await admin.end();
+        await source.close();
+      }
+    }));
+});

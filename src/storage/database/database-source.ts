@@ -181,7 +181,11 @@ export class DatabaseSource implements WritableFlagSource {
     await this.#listen(() => void pollNow(), stopped);
   }
 
-  /** LISTENs on a connection of its own, listening again after it fails, until `signal` aborts. */
+  /**
+   * LISTENs on a connection of its own, listening again after it fails, until `signal` aborts. `onNotify` is
+   * called for each notification, when listening starts (for what changed while nobody listened), and when the
+   * connection is lost (the database may be down, and polling finds out now).
+   */
   async #listen(onNotify: () => void, signal: AbortSignal): Promise<void> {
     const listen = this.#database.listen;
     if (listen === undefined) return;
@@ -195,6 +199,8 @@ export class DatabaseSource implements WritableFlagSource {
           void listener?.close();
           listener = undefined;
           scheduleRetry();
+          // The database may be down: poll now, so that a failure is recorded at once, not at the next poll.
+          onNotify();
         });
         if (signal.aborted) await listener.close();
         // Whatever changed while nobody listened is found by polling now.

@@ -23,6 +23,7 @@ const NETWORK_CODES = new Set([
   "PROTOCOL_SEQUENCE_TIMEOUT",
   "ER_CON_COUNT_ERROR",
   "ER_SERVER_SHUTDOWN",
+  "ER_CONNECTION_KILLED",
   "SQLITE_CANTOPEN",
   "SQLITE_BUSY",
   "SQLITE_LOCKED",
@@ -91,7 +92,9 @@ function isConnectionFailure(error: unknown, code: string, message: string): boo
   // SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator intervention).
   if (/^(08|53|57P)/.test(code)) return true;
   if ((error as { fatal?: unknown } | undefined)?.fatal === true) return true;
-  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Client was closed|Pool is closed|database is locked|fetch failed/i.test(
+  // PostgreSQL's refusal of a database whose connections an operator turned off (`ALLOW_CONNECTIONS false`) is
+  // SQLSTATE 55000, which other refusals share.
+  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Client was closed|Pool is closed|database is locked|fetch failed|is not currently accepting connections/i.test(
     message,
   );
 }

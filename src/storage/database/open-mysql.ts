@@ -4,6 +4,7 @@ import type { DatabaseOptions } from "./database-options.js";
 import { loadDriver } from "./load-driver.js";
 import { type ErrorContext, mapDatabaseError } from "./map-database-error.js";
 import type { DatabaseUrl } from "./parse-database-url.js";
+import { retryLostTransaction, type TransactionProgress } from "./retry-lost-transaction.js";
 import type {
   SqlDatabase,
   SqlExecutor,
@@ -77,6 +78,7 @@ export function openMysql(url: DatabaseUrl, options: DatabaseOptions): SqlDataba
     connection: mysql.PoolConnection,
     work: (tx: SqlExecutor) => Promise<T>,
     mode: TransactionMode,
+    progress?: TransactionProgress,
   ): Promise<T> => {
     const executor = executorOf(connection);
     await executor.exec(
@@ -84,6 +86,7 @@ export function openMysql(url: DatabaseUrl, options: DatabaseOptions): SqlDataba
     );
     try {
       const result = await work(executor);
+      if (progress !== undefined) progress.committing = true;
       await executor.exec("COMMIT");
       return result;
     } catch (error) {
@@ -91,13 +94,17 @@ export function openMysql(url: DatabaseUrl, options: DatabaseOptions): SqlDataba
       throw error;
     }
   };
-  const withConnection = async <T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> => {
+  const withConnection = async <T>(
+    work: (connection: mysql.PoolConnection) => Promise<T>,
+    progress?: TransactionProgress,
+  ): Promise<T> => {
     let connection: mysql.PoolConnection;
     try {
       connection = await pool.getConnection();
     } catch (error) {
       throw mapDatabaseError(error, context);
     }
+    if (progress !== undefined) progress.connected = true;
     let broken = false;
     try {
       return await work(connection);
@@ -116,7 +123,11 @@ export function openMysql(url: DatabaseUrl, options: DatabaseOptions): SqlDataba
     databaseName: url.database,
     ...executorOf(pool),
     transaction: (work, mode = "write") =>
-      withConnection((connection) => transactionOn(connection, work, mode)),
+      retryLostTransaction(
+        (progress) =>
+          withConnection((connection) => transactionOn(connection, work, mode, progress), progress),
+        maxOpen + 1,
+      ),
     // Flipt's migration connection runs without ANSI mode: its (and our) migration SQL quotes with backticks.
     session: (work) =>
       withConnection(async (connection) => {

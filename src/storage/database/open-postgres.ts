@@ -5,6 +5,7 @@ import type { DatabaseOptions } from "./database-options.js";
 import { loadDriver } from "./load-driver.js";
 import { type ErrorContext, mapDatabaseError } from "./map-database-error.js";
 import type { DatabaseUrl } from "./parse-database-url.js";
+import { retryLostTransaction, type TransactionProgress } from "./retry-lost-transaction.js";
 import type {
   SqlDatabase,
   SqlExecutor,
@@ -42,10 +43,11 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
   const types = typeParsers(driver);
   const context: ErrorContext = { redactedUrl: url.redacted, secrets: url.secrets };
   const prepared = options.preparedStatements ?? true;
+  const maxOpen = options.maxOpenConn !== undefined && options.maxOpenConn > 0 ? options.maxOpenConn : 10;
   const config: pg.PoolConfig = {
     connectionString: url.connection,
     types,
-    max: options.maxOpenConn !== undefined && options.maxOpenConn > 0 ? options.maxOpenConn : 10,
+    max: maxOpen,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     ...(options.connMaxLifetimeMs !== undefined && options.connMaxLifetimeMs > 0
       ? { maxLifetimeSeconds: Math.max(1, Math.round(options.connMaxLifetimeMs / 1000)) }
@@ -80,11 +82,13 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
     client: pg.ClientBase,
     work: (tx: SqlExecutor) => Promise<T>,
     mode: TransactionMode,
+    progress?: TransactionProgress,
   ): Promise<T> => {
     const executor = executorOf(client);
     await executor.exec(mode === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
     try {
       const result = await work(executor);
+      if (progress !== undefined) progress.committing = true;
       await executor.exec("COMMIT");
       return result;
     } catch (error) {
@@ -96,16 +100,28 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
     ...executorOf(client),
     transaction: (work, mode = "write") => transactionOn(client, work, mode),
   });
-  const withClient = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  const withClient = async <T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    progress?: TransactionProgress,
+  ): Promise<T> => {
     const client = await connect();
+    if (progress !== undefined) progress.connected = true;
+    // The pool hears a connection's failure only while it is idle. Checked out, a client whose connection is lost
+    // (the server stopped, the backend terminated) emits "error" too, even after failing the query it was
+    // running, and an "error" nobody hears ends the process.
     let broken: Error | undefined;
+    const lost = (error: Error) => {
+      broken ??= error;
+    };
+    client.on("error", lost);
     try {
       return await work(client);
     } catch (error) {
       // A connection lost mid-work must not go back to the pool.
-      if (error instanceof UnavailableError) broken = error;
+      if (error instanceof UnavailableError) broken ??= error;
       throw error;
     } finally {
+      client.off("error", lost);
       client.release(broken);
     }
   };
@@ -151,7 +167,11 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
     redactedUrl: url.redacted,
     databaseName: url.database,
     ...executorOf(pool),
-    transaction: (work, mode = "write") => withClient((client) => transactionOn(client, work, mode)),
+    transaction: (work, mode = "write") =>
+      retryLostTransaction(
+        (progress) => withClient((client) => transactionOn(client, work, mode, progress), progress),
+        maxOpen + 1,
+      ),
     session: (work) => withClient((client) => work(sessionOf(client))),
     // CockroachDB speaks PostgreSQL's protocol but has no LISTEN/NOTIFY: its changes are found by polling alone.
     ...(url.driver === "postgres" ? { listen } : {}),
