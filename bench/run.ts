@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { databaseBench } from "./database-bench.js";
 import { evaluationBench } from "./evaluation-bench.js";
 import { remoteBench } from "./remote-bench.js";
 import type { BenchResult } from "./result.js";
@@ -16,6 +17,7 @@ const allSuites: Record<string, () => Promise<BenchResult[]>> = {
   scale: scaleBench,
   "writes (issue 5)": writeBench,
   "git remotes (issue 6)": remoteBench,
+  "database (issue 17)": databaseBench,
 };
 
 /** `npm run bench -- writes` runs only the suites whose name contains "writes". */

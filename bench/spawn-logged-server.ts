@@ -1,0 +1,87 @@
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import type { SpawnedServer } from "./spawn-server.js";
+
+/** One JSON log line of the server: `M` is the message. */
+export interface ServerLogLine {
+  readonly M?: string;
+  readonly [field: string]: unknown;
+}
+
+export interface LoggedServer extends SpawnedServer {
+  /** Every log line so far, parsed (lines that are not JSON are left out). */
+  readonly log: readonly ServerLogLine[];
+  /** From the `spawn` call to the "pennant is serving" line, in ms: process start, config, storage, listeners. */
+  readonly startMs: number;
+}
+
+/**
+ * `spawnServer` (`bench/spawn-server.ts`) that also keeps the server's log lines and times its start: the same
+ * built server (`dist/`), environment and readiness line.
+ */
+export async function spawnLoggedServer(env: Record<string, string>): Promise<LoggedServer> {
+  const started = performance.now();
+  const child: ChildProcessByStdio<null, Readable, null> = spawn(process.execPath, ["dist/cli/main.js"], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: "/nonexistent",
+      FLIPT_LOG_ENCODING: "json",
+      FLIPT_SERVER_HOST: "127.0.0.1",
+      FLIPT_SERVER_HTTP_PORT: "0",
+      FLIPT_SERVER_GRPC_PORT: "0",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const log: ServerLogLine[] = [];
+  let partial = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      try {
+        log.push(JSON.parse(line) as ServerLogLine);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const serving = await new Promise<ServerLogLine>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start within 60 s: ${JSON.stringify(log)}`));
+    }, 60_000);
+    const check = () => {
+      const line = log.find((candidate) => candidate.M === "pennant is serving");
+      if (line === undefined) return;
+      clearTimeout(timer);
+      child.stdout.off("data", check);
+      resolve(line);
+    };
+    child.stdout.on("data", check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}: ${JSON.stringify(log)}`));
+    });
+  });
+  const startMs = performance.now() - started;
+  return {
+    httpUrl: `http://127.0.0.1:${serving.httpPort}`,
+    grpcUrl: `http://127.0.0.1:${serving.grpcPort}`,
+    pid: child.pid as number,
+    log,
+    startMs,
+    async rssMb() {
+      const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+      return kb / 1024;
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
