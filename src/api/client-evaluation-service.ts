@@ -34,10 +34,10 @@ export function createClientEvaluationService(
     environmentForEvaluation(environments, key, context.requestHeader.get(ENVIRONMENT_HEADER));
 
   return {
-    evaluationSnapshotNamespace(request, context) {
+    async evaluationSnapshotNamespace(request, context) {
       const started = performance.now();
       const environment = environmentOf(request.environmentKey, context);
-      const snapshot = environment.snapshot;
+      const snapshot = await environment.snapshotFor(request.key, "evaluate");
       try {
         const state = namespaceWithState(snapshot, request.key);
         context.responseHeader.set("x-etag", state.digest);
@@ -93,7 +93,7 @@ async function* namespaceSnapshots(
   const binary = !(context.requestHeader.get("content-type") ?? "").includes("json");
   let lastSent = digest ?? "";
   for (
-    let snapshot: Snapshot | undefined = environment.snapshot;
+    let snapshot: Snapshot | undefined = await environment.snapshotFor(key, "evaluate");
     snapshot !== undefined;
     snapshot = await updates.next()
   ) {

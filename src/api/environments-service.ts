@@ -93,8 +93,11 @@ export function createEnvironmentsService(
         })),
       };
     },
-    listNamespaces(request) {
-      const snapshot = environmentOf(environments, request.environmentKey).snapshot;
+    async listNamespaces(request) {
+      const snapshot = await environmentOf(environments, request.environmentKey).snapshotFor(
+        undefined,
+        "read",
+      );
       const items = [...snapshot.namespaces.values()]
         .map(toNamespace)
         .sort((a, b) =>
@@ -102,12 +105,16 @@ export function createEnvironmentsService(
         );
       return { items, revision: snapshot.revision };
     },
-    getNamespace(request) {
-      const snapshot = environmentOf(environments, request.environmentKey).snapshot;
+    async getNamespace(request) {
+      const snapshot = await environmentOf(environments, request.environmentKey).snapshotFor(
+        request.key,
+        "read",
+      );
       return { namespace: toNamespace(namespaceOf(snapshot, request.key)), revision: snapshot.revision };
     },
-    listResources(request) {
-      const snapshot = environmentOf(environments, request.environmentKey).snapshot;
+    async listResources(request) {
+      const environment = environmentOf(environments, request.environmentKey);
+      const snapshot = await environment.snapshotFor(request.namespaceKey, "read");
       const type = resourceType(request.typeUrl);
       const namespace = namespaceOf(snapshot, request.namespaceKey);
       const { schema, list } = RESOURCE_TYPES[type];
@@ -152,8 +159,9 @@ export function createEnvironmentsService(
       );
       return { revision };
     },
-    getResource(request) {
-      const snapshot = environmentOf(environments, request.environmentKey).snapshot;
+    async getResource(request) {
+      const environment = environmentOf(environments, request.environmentKey);
+      const snapshot = await environment.snapshotFor(request.namespaceKey, "read");
       const type = resourceType(request.typeUrl);
       const namespace = namespaceOf(snapshot, request.namespaceKey);
       requireKey(request.key);

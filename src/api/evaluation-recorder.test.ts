@@ -109,9 +109,9 @@ describe("the services record what they served through EvaluationRecorder", () =
     const service = createEvaluationService({ environments, maxBatchSize: 10, recorder });
     const batch = context(EvaluationService, EvaluationService.method.batch);
     const items = create(BatchEvaluationRequestSchema, { requests: [{ flagKey: "beta" }, { flagKey: "" }] });
-    assert.throws(() => service.batch(items, batch), /flag_key/);
+    await assert.rejects(async () => service.batch(items, batch), /flag_key/);
     const boolean = context(EvaluationService, EvaluationService.method.boolean);
-    assert.throws(() =>
+    await assert.rejects(async () =>
       service.boolean(create(EvaluationRequestSchema, { flagKey: "no-such-flag" }), boolean),
     );
     assert.deepEqual(calls, []);
@@ -121,16 +121,16 @@ describe("the services record what they served through EvaluationRecorder", () =
     const { calls, recorder } = spy();
     const service = createOfrepService(environments, recorder);
     const headers = { "x-flipt-environment": "staging", "x-flipt-namespace": "team" };
-    const bulk = (listed: Record<string, string>, header: Record<string, string>) => {
+    const bulk = async (listed: Record<string, string>, header: Record<string, string>) => {
       const call = context(OFREPService, OFREPService.method.evaluateBulk, header);
-      service.evaluateBulk?.(create(EvaluateBulkRequestSchema, { context: listed }), call);
+      await service.evaluateBulk?.(create(EvaluateBulkRequestSchema, { context: listed }), call);
       return call.responseHeader;
     };
-    const etag = bulk({}, headers).get("x-etag") ?? "";
-    assert.equal(bulk({}, { ...headers, "if-none-match": etag }).get("x-http-code"), "304");
-    assert.throws(() => bulk({ flags: "delta,no-such-flag" }, headers), /no-such-flag/);
+    const etag = (await bulk({}, headers)).get("x-etag") ?? "";
+    assert.equal((await bulk({}, { ...headers, "if-none-match": etag })).get("x-http-code"), "304");
+    await assert.rejects(() => bulk({ flags: "delta,no-such-flag" }, headers), /no-such-flag/);
     const single = context(OFREPService, OFREPService.method.evaluateFlag);
-    service.evaluateFlag?.(create(EvaluateFlagRequestSchema, { key: "beta" }), single);
+    await service.evaluateFlag?.(create(EvaluateFlagRequestSchema, { key: "beta" }), single);
     assert.deepEqual(calls, ["staging/team/delta", "default/default/beta"]);
   });
 
@@ -144,9 +144,9 @@ describe("the services record what they served through EvaluationRecorder", () =
         context(ClientEvaluationService, method.evaluationSnapshotNamespace, header),
       );
     await snapshot("staging", "team");
-    assert.throws(() => snapshot("staging", "no-such-namespace"), /no-such-namespace/);
+    await assert.rejects(async () => snapshot("staging", "no-such-namespace"), /no-such-namespace/);
     // The request names no environment and the header one that does not exist: nothing resolved, nothing recorded.
-    assert.throws(() => snapshot("", "team", { "x-flipt-environment": "nowhere" }), /nowhere/);
+    await assert.rejects(async () => snapshot("", "team", { "x-flipt-environment": "nowhere" }), /nowhere/);
     const streaming = context(ClientEvaluationService, method.evaluationSnapshotNamespaceStream);
     service.evaluationSnapshotNamespaceStream(
       create(EvaluationNamespaceSnapshotStreamRequestSchema, { key: "team" }),

@@ -57,7 +57,7 @@ export function createEvaluationService(
    * Boolean and Variant: one flag, evaluated against the snapshot taken once, answered with the engine's result
    * in Flipt's envelope, and recorded once the answer is built.
    */
-  const evaluateOne = <
+  const evaluateOne = async <
     T extends BooleanEvaluation | VariantEvaluation,
     R extends { requestDurationMillis: number },
   >(
@@ -65,9 +65,10 @@ export function createEvaluationService(
     context: HandlerContext,
     evaluate: (snapshot: Snapshot, input: EngineRequest) => EvaluationResult<T>,
     respond: (init: Omit<T, "segmentKeys" | "reason"> & ResponseFields) => R,
-  ): R => {
+  ): Promise<R> => {
     const started = performance.now();
-    const { environment, snapshot, input } = resolve(environments, request, context);
+    const { environment, input } = resolve(environments, request, context);
+    const snapshot = await environment.snapshotFor(input.namespaceKey, "evaluate");
     const result = evaluate(snapshot, input);
     if (!result.ok) throw toError(result.error);
     const response = respond({
@@ -76,7 +77,7 @@ export function createEvaluationService(
       reason: EvaluationReason[result.value.reason],
       ...envelope(request.requestId, started),
     });
-    recorder.evaluated(environment, input.namespaceKey, result.value, response.requestDurationMillis);
+    recorder.evaluated(environment.key, input.namespaceKey, result.value, response.requestDurationMillis);
     return response;
   };
   return {
@@ -88,7 +89,7 @@ export function createEvaluationService(
       evaluateOne(request, context, evaluateVariantRequest, (value) =>
         create(VariantEvaluationResponseSchema, value),
       ),
-    batch(request, context) {
+    async batch(request, context) {
       const started = performance.now();
       if (request.requests.length > options.maxBatchSize) {
         throw new ValidationError(
@@ -96,15 +97,21 @@ export function createEvaluationService(
         );
       }
       const header = context.requestHeader.get(ENVIRONMENT_HEADER);
-      const items = request.requests.map((item, index) => {
+      const items = [];
+      for (const [index, item] of request.requests.entries()) {
         requireFlagKey(item, `requests[${index}].`);
         const environment = environmentForEvaluation(environments, item.environmentKey, header);
         const input = toInput(item, "");
-        const result = evaluateAnyRequest(environment.snapshot, input);
-        return result.ok
-          ? { ok: true as const, item, value: result.value, environment: environment.key, input }
-          : { ok: false as const, item, error: result.error };
-      });
+        const result = evaluateAnyRequest(
+          await environment.snapshotFor(input.namespaceKey, "evaluate"),
+          input,
+        );
+        items.push(
+          result.ok
+            ? { ok: true as const, item, value: result.value, environment: environment.key, input }
+            : { ok: false as const, item, error: result.error },
+        );
+      }
       const { requestId, requestDurationMillis, timestamp } = envelope(request.requestId, started);
       // Each flag found, in the environment and namespace it was evaluated in (items that are errors found none).
       for (const entry of items) {
@@ -155,7 +162,7 @@ export function createEvaluationService(
   };
 }
 
-/** The environment's key, its snapshot and the engine input for a single call. */
+/** The environment and the engine input for a single call. */
 function resolve(environments: Environments, request: EvaluationRequest, context: HandlerContext) {
   requireFlagKey(request, "");
   const header = context.requestHeader.get(ENVIRONMENT_HEADER);
@@ -163,11 +170,7 @@ function resolve(environments: Environments, request: EvaluationRequest, context
   // Flipt's gateway does not forward X-Flipt-Namespace on /evaluate/v1, so only gRPC-style callers use it.
   const namespaceHeader =
     context.values.get(restCallKey) === undefined ? context.requestHeader.get(NAMESPACE_HEADER) : null;
-  return {
-    environment: environment.key,
-    snapshot: environment.snapshot,
-    input: toInput(request, namespaceHeader ?? ""),
-  };
+  return { environment, input: toInput(request, namespaceHeader ?? "") };
 }
 
 function toInput(request: EvaluationRequest, namespaceHeader: string): EngineRequest {

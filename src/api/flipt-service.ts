@@ -20,13 +20,14 @@ export interface FliptServiceOptions {
  */
 export function createFliptService(options: FliptServiceOptions): Partial<ServiceImpl<typeof Flipt>> {
   return {
-    listFlags(request, context) {
+    async listFlags(request, context) {
       const header = context.requestHeader.get("x-flipt-environment") ?? "";
       const key = header !== "" ? header : request.environmentKey;
       const environment =
         key === "" ? options.environments.default : environmentOf(options.environments, key);
       const namespaceKey = request.namespaceKey === "" ? DEFAULT_NAMESPACE : request.namespaceKey;
-      const namespace = environment.snapshot.namespaces.get(namespaceKey);
+      const snapshot = await environment.snapshotFor(namespaceKey, "read");
+      const namespace = snapshot.namespaces.get(namespaceKey);
       if (namespace === undefined) throw new NotFoundError(`namespace "${namespaceKey}" not found`);
 
       const flags = [...namespace.flags.values()].sort((a, b) =>

@@ -7,6 +7,7 @@ import { createEvaluationMetrics } from "./evaluation-metrics.js";
 import { type EvaluationRecorder, NOT_RECORDING } from "./evaluation-recorder.js";
 import { createFliptFamilies, createServerFamilies } from "./metrics-families.js";
 import { countPollErrors, createRepositoryMetrics } from "./repository-metrics.js";
+import { registerStorageMetrics } from "./storage-metrics.js";
 import { createTransportMetrics } from "./transport-metrics.js";
 
 type EnvironmentsServiceImpl = Partial<ServiceImpl<typeof EnvironmentsService>>;
@@ -50,6 +51,7 @@ export function createMetrics(environments: Environments, options: MetricsOption
     options.flipt === false
       ? undefined
       : createFliptFamilies(registry, (counter) => countPollErrors(environments, counter));
+  if (f !== undefined) registerStorageMetrics(registry, environments);
   s.scrapes.inc({ code: "200" }, 0);
   s.scrapes.inc({ code: "500" }, 0);
   s.scrapes.inc({ code: "503" }, 0);

@@ -65,18 +65,18 @@ export function createOfrepService(
   recorder: EvaluationRecorder,
 ): Partial<ServiceImpl<typeof OFREPService>> {
   return {
-    evaluateFlag(request, context) {
+    async evaluateFlag(request, context) {
       const started = performance.now();
-      const scope = withFlagKey(request.key, () => resolveScope(environments, context));
+      const scope = await withFlagKey(request.key, () => resolveScope(environments, context));
       if (request.key === "") throw new ValidationError(MISSING_KEY_MESSAGE);
       const evaluation = evaluateOne(scope, request.key, request.context);
       const response = toResponse(evaluation);
       recorder.evaluated(scope.environment.key, scope.namespaceKey, evaluation, performance.now() - started);
       return response;
     },
-    evaluateBulk(request, context) {
+    async evaluateBulk(request, context) {
       const started = performance.now();
-      const scope = resolveScope(environments, context);
+      const scope = await resolveScope(environments, context);
       const evaluations = bulkFlagKeys(scope, request.context).map((key) => {
         if (key === "") throw new ValidationError(MISSING_KEY_MESSAGE);
         return evaluateOne(scope, key, request.context);
@@ -116,14 +116,12 @@ export function createOfrepService(
 }
 
 /** The environment (header only; NotFound when unknown) and namespace (header, else `default`) of a call. */
-function resolveScope(environments: Environments, context: HandlerContext): OfrepScope {
+async function resolveScope(environments: Environments, context: HandlerContext): Promise<OfrepScope> {
   const environment = environmentFromHeader(environments, context.requestHeader.get(ENVIRONMENT_HEADER));
   const namespaceHeader = context.requestHeader.get(NAMESPACE_HEADER);
-  return {
-    environment,
-    snapshot: environment.snapshot,
-    namespaceKey: namespaceHeader === null || namespaceHeader === "" ? DEFAULT_NAMESPACE : namespaceHeader,
-  };
+  const namespaceKey =
+    namespaceHeader === null || namespaceHeader === "" ? DEFAULT_NAMESPACE : namespaceHeader;
+  return { environment, snapshot: await environment.snapshotFor(namespaceKey, "evaluate"), namespaceKey };
 }
 
 /**
@@ -131,9 +129,9 @@ function resolveScope(environments: Environments, context: HandlerContext): Ofre
  * Flipt leaves the key out there, and then OpenFeature's OFREP providers, which require `key` in a single-flag
  * error body, report a GENERAL "unexpected response" instead of FLAG_NOT_FOUND.
  */
-function withFlagKey<T>(key: string, resolve: () => T): T {
+async function withFlagKey<T>(key: string, resolve: () => Promise<T>): Promise<T> {
   try {
-    return resolve();
+    return await resolve();
   } catch (error) {
     if (key !== "" && error instanceof NotFoundError) throw ofrepFlagError(error.message, Code.NotFound, key);
     throw error;

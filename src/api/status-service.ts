@@ -13,6 +13,7 @@ export function createStatusService(environments: Environments): ServiceImpl<typ
         environments: environments.list().map((environment, index) => {
           const { key, revision, files, loadedAt, lastError } = environment.status;
           const remote = remotes[index];
+          const cache = environment.cacheStatus;
           return create(EnvironmentStatusSchema, {
             key,
             default: environment.isDefault,
@@ -31,6 +32,21 @@ export function createStatusService(environments: Environments): ServiceImpl<typ
                     remoteRevision: remote.remoteRevision ?? "",
                     ref: remote.ref,
                     behind: remote.behind,
+                  },
+                }),
+            ...(cache === undefined
+              ? {}
+              : {
+                  cache: {
+                    backend: cache.backend,
+                    hits: BigInt(cache.hits),
+                    misses: BigInt(cache.misses),
+                    errors: BigInt(cache.errors),
+                    entries: cache.entries,
+                    lastError: cache.lastError?.message ?? "",
+                    ...(cache.lastError === undefined
+                      ? {}
+                      : { lastErrorTime: timestampFromDate(new Date(cache.lastError.at)) }),
                   },
                 }),
             ...(lastError === undefined

@@ -6,8 +6,9 @@ type Environments = Config["environments"];
 
 /**
  * The rules that span sections, run on the decoded configuration (`decodeConfig`'s `check`): references between
- * storages, environments and credentials, the default environment, TLS files, and folding `storage.read_only`
- * (and semver refs) into each storage. The rules within one section are the schema's own (`finalize`).
+ * storages, environments and credentials, the default environment, TLS files, a cache with nothing to cache, and
+ * folding `storage.read_only` (and semver refs) into each storage. The rules within one section are the schema's
+ * own (`finalize`).
  */
 export function checkConfig(config: Config, context: NodeContext): Config {
   checkAuthorization(config, context);
@@ -17,6 +18,7 @@ export function checkConfig(config: Config, context: NodeContext): Config {
   checkDatabaseDirectories(config, context);
   checkSharedDirectories(config.environments, context);
   checkDuplicateNames(config.environments, context);
+  checkCacheHasDatabase(config, context);
   return {
     ...config,
     storage: mapValues(config.storage, (storage) => ({
@@ -107,6 +109,21 @@ function checkDatabaseDirectories(config: Config, context: NodeContext): void {
       `must be empty: storage "${environment.storage}" is a database, which has no directories (got ${JSON.stringify(environment.directory)})`,
     );
   }
+}
+
+/** The warning for `cache.enabled: true` when no storage is a database. */
+export const CACHE_WITHOUT_DATABASE =
+  "cache.enabled: the cache has no effect on git, local or memory storage: their flag state is already served from memory";
+
+/**
+ * The cache sits in front of a database storage. Git, local and memory storages hold their snapshots in memory
+ * already: a cache enabled with none but those is accepted (Flipt v1 files have it), with a warning that it does
+ * nothing there.
+ */
+function checkCacheHasDatabase({ cache, storage }: Config, context: NodeContext): void {
+  if (!cache.enabled) return;
+  if (Object.values(storage).some((entry) => entry.backend.type === "database")) return;
+  context.warn("cache.enabled", CACHE_WITHOUT_DATABASE);
 }
 
 /** Environments sharing a storage must use distinct directories. */

@@ -1,4 +1,5 @@
 import { AUTHENTICATION_SCHEMA } from "./authentication-schema.js";
+import { CACHE_SCHEMA } from "./cache-schema.js";
 import { CREDENTIALS_SCHEMA } from "./credentials-schema.js";
 import { ENVIRONMENTS_SCHEMA } from "./environments-schema.js";
 import { DEFAULT_SECRETS_BASE_PATH } from "./resolve-secrets.js";
@@ -112,6 +113,8 @@ export const CONFIG_FIELDS = {
   storage: STORAGE_SCHEMA,
   environments: ENVIRONMENTS_SCHEMA,
   credentials: CREDENTIALS_SCHEMA,
+  // Pennant: Flipt v1's storage cache, for a database storage (which v2 files may have too).
+  cache: CACHE_SCHEMA,
   authentication: AUTHENTICATION_SCHEMA,
   templates: s.object("Go templates for commits and proposals.", {
     commit_message: s.string("Commit message template."),

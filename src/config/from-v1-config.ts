@@ -29,13 +29,13 @@ interface Translated {
 
 /**
  * Turns a decoded Flipt v1 configuration into Pennant's: its one storage (`storage.type`) becomes the storage
- * `default`, read by the one environment `default`, and git's `authentication` becomes the credentials `default`.
- * Checks v1's rules with v1's key names (`storage.read_only: false` with another type than `database` is refused,
- * as Flipt v1 refuses it; `object` and `oci` are not supported yet), then the rules of every configuration
- * (`checkConfig`).
+ * `default`, read by the one environment `default`, and git's `authentication` becomes the credentials `default`;
+ * the sections both shapes share (`cache` among them) are kept as they are. Checks v1's rules with v1's key names
+ * (`storage.read_only: false` with another type than `database` is refused, as Flipt v1 refuses it; `object` and
+ * `oci` are not supported yet), then the rules of every configuration (`checkConfig`).
  */
 export function fromV1Config(v1: V1Config, context: NodeContext): Config {
-  const { version: _version, db: _db, storage, cache: _cache, ...shared } = v1;
+  const { version: _version, db: _db, storage, ...shared } = v1;
   if (storage.readOnly === false && storage.type !== "database") {
     context.report(
       "storage.read_only",

@@ -20,7 +20,7 @@ async function documentedRows(): Promise<Map<string, string>> {
 }
 
 describe("listConfigKeys()", () => {
-  // The v2 keys, then those only a Flipt v1 file has (`db`, v1's `storage`, `cache`): the docs list both.
+  // The v2 keys, then those only a Flipt v1 file has (`db`, v1's `storage`): the docs list both.
   const v2Keys = listConfigKeys(CONFIG_SCHEMA);
   const v2Names = new Set(v2Keys.map((key) => key.key));
   const v1Keys = listConfigKeys(V1_CONFIG_SCHEMA).filter((key) => !v2Names.has(key.key));

@@ -63,9 +63,10 @@ const V1_STORAGE_SCHEMA = s.object("Flipt v1's storage: one, of `type`.", {
 const { version, storage, environments, credentials, ...SHARED_FIELDS } = CONFIG_FIELDS;
 
 /**
- * A Flipt v1 configuration file (`db`, `storage.type`, spec v1-backends §1): the sections v1 and v2 share, with
- * v1's `version`, `db`, `storage` and `cache` in place of v2's `version`, `storage`, `environments` and
- * `credentials`. `fromV1Config` turns what it decodes into the v2 `Config`: one storage and one environment.
+ * A Flipt v1 configuration file (`db`, `storage.type`, spec v1-backends §1): the sections v1 and v2 share (`cache`
+ * included: v2 has it for its database storages), with v1's `version`, `db` and `storage` in place of v2's
+ * `version`, `storage`, `environments` and `credentials`. `fromV1Config` turns what it decodes into the v2
+ * `Config`: one storage and one environment.
  */
 export const V1_CONFIG_SCHEMA = s.object("Flipt v1 configuration.", {
   ...SHARED_FIELDS,
@@ -75,7 +76,6 @@ export const V1_CONFIG_SCHEMA = s.object("Flipt v1 configuration.", {
   }),
   db: s.object("Flipt v1's relational database (`storage.type: database`).", DATABASE_FIELDS),
   storage: V1_STORAGE_SCHEMA,
-  cache: s.opaque("Flipt v1's storage cache (accepted, not needed: flag state is served from memory)."),
 });
 
 export type V1Config = s.Infer<typeof V1_CONFIG_SCHEMA>;

@@ -2,12 +2,15 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
-import type { Config, StorageConfig } from "../config/config.js";
+import type { Config, EnvironmentConfig, StorageConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import { databaseKeyPath } from "../config/from-v1-config.js";
 import { NotFoundError, PreconditionError, ValidationError } from "../domain/errors.js";
 import type { FeaturesLimits } from "../format/limits.js";
+import { effectiveRedisTtlMs, openRedisCache } from "../storage/cache/open-redis-cache.js";
+import { RedisStartError } from "../storage/cache/redis-start-error.js";
 import { compileCommitTemplate, DEFAULT_COMMIT_TEMPLATE, TemplateError } from "../storage/commit-template.js";
+import type { NamespaceCacheOptions } from "../storage/database/cached-namespaces.js";
 import { DatabaseSource } from "../storage/database/database-source.js";
 import { databaseUrlFromFields } from "../storage/database/database-url-from-fields.js";
 import { migrateDatabase } from "../storage/database/migrations/migrate-database.js";
@@ -59,9 +62,23 @@ export async function createEnvironments(
   );
   if (chosen.length === 0) throw new NotFoundError(`environment "${only}" not found`);
   const sources = new Map<string, FlagSource>();
-  const closeSources = () => Promise.all([...sources.values()].map((source) => source.close()));
-  const opening: Opening = { config, git, env, logger, recover, limits, forceMigrate };
+  let cache: OpenedCache | undefined;
+  const closeSources = async () => {
+    await Promise.all([...sources.values()].map((source) => source.close()));
+    await cache?.close();
+  };
   try {
+    cache = await openCache(config, chosen, logger);
+    const opening: Opening = {
+      config,
+      git,
+      env,
+      logger,
+      recover,
+      limits,
+      forceMigrate,
+      cache: cache?.options,
+    };
     for (const environment of chosen) {
       if (sources.has(environment.storage)) continue;
       const storage = config.storage[environment.storage] as StorageConfig;
@@ -146,6 +163,62 @@ function commitTemplate(text: string | undefined) {
   }
 }
 
+/** The cache in front of database storages, opened once for all of them. */
+interface OpenedCache {
+  readonly options: (id: string) => NamespaceCacheOptions;
+  close(): Promise<void>;
+}
+
+/**
+ * `cache.enabled` (spec v1-backends §1.4): for database storages, the memory cache, or Redis (opened here once,
+ * shared by every database storage, each under keys of its own). Without a database storage among `chosen`, the
+ * cache has nothing to do (the config says so when it loads) and nothing is opened.
+ */
+async function openCache(
+  config: Config,
+  chosen: readonly EnvironmentConfig[],
+  logger: Logger,
+): Promise<OpenedCache | undefined> {
+  const { cache } = config;
+  const databases = chosen.some(
+    (environment) => config.storage[environment.storage]?.backend.type === "database",
+  );
+  if (!cache.enabled || !databases) return undefined;
+  const shared =
+    cache.backend === "redis"
+      ? await openRedisCache({
+          host: cache.redis.host,
+          port: cache.redis.port,
+          username: cache.redis.username,
+          password: cache.redis.password,
+          db: cache.redis.db,
+          prefix: cache.redis.prefix,
+          requireTls: cache.redis.requireTls,
+          insecureSkipTls: cache.redis.insecureSkipTls,
+          caCertPath: cache.redis.caCertPath,
+          caCertBytes: cache.redis.caCertBytes,
+          netTimeoutMs: cache.redis.netTimeout,
+          ttlMs: cache.ttl,
+          logger: logger.child({ cache: "redis" }),
+        }).catch((error: unknown) => {
+          if (!(error instanceof RedisStartError)) throw error;
+          throw new ConfigError([{ path: error.key, message: error.message }], { cause: error });
+        })
+      : undefined;
+  return {
+    options: (id) => ({
+      storage: id,
+      backend: cache.backend,
+      // What Redis keeps an entry for, so that this process holds it no longer.
+      ttlMs: shared === undefined ? cache.ttl : effectiveRedisTtlMs(cache.ttl),
+      evictionIntervalMs: cache.memory.evictionInterval,
+      shared,
+      logger: logger.child({ storage: id, cache: cache.backend }),
+    }),
+    close: async () => shared?.close(),
+  };
+}
+
 /** What opening a storage takes besides its own settings. */
 interface Opening {
   readonly config: Config;
@@ -155,12 +228,18 @@ interface Opening {
   readonly recover: boolean;
   readonly limits: FeaturesLimits;
   readonly forceMigrate: boolean;
+  /** With `cache.enabled`: the options of a database storage's cache. */
+  readonly cache: ((id: string) => NamespaceCacheOptions) | undefined;
 }
 
 async function openSource(id: string, storage: StorageConfig, opening: Opening): Promise<FlagSource> {
-  const { config, git, env, logger, recover, limits, forceMigrate } = opening;
+  const { config, git, env, logger, recover, limits, forceMigrate, cache } = opening;
   if (storage.backend.type === "database") {
-    return openDatabaseSource(config, id, { logger: logger.child({ storage: id }), forceMigrate });
+    return openDatabaseSource(config, id, {
+      logger: logger.child({ storage: id }),
+      forceMigrate,
+      cache: cache?.(id),
+    });
   }
   if (storage.remote !== undefined) {
     const credential =
@@ -216,7 +295,15 @@ async function openSource(id: string, storage: StorageConfig, opening: Opening):
 async function openDatabaseSource(
   config: Config,
   id: string,
-  { logger, forceMigrate }: { readonly logger: Logger; readonly forceMigrate: boolean },
+  {
+    logger,
+    forceMigrate,
+    cache,
+  }: {
+    readonly logger: Logger;
+    readonly forceMigrate: boolean;
+    readonly cache: NamespaceCacheOptions | undefined;
+  },
 ): Promise<DatabaseSource> {
   const storage = config.storage[id] as StorageConfig;
   const database = await openStorageDatabase(config, id, logger);
@@ -234,7 +321,7 @@ async function openDatabaseSource(
         `migrations pending, please backup your database and run \`pennant migrate\` (database ${database.redactedUrl}: ${describeTracks(status)})`,
       );
     }
-    return new DatabaseSource({ database, pollIntervalMs: storage.pollInterval, logger });
+    return new DatabaseSource({ database, pollIntervalMs: storage.pollInterval, logger, cache });
   } catch (error) {
     await database.close();
     throw error;

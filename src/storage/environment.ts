@@ -4,6 +4,7 @@ import type { Snapshot } from "../domain/snapshot.js";
 import type { CommitChange } from "../format/commit-message.js";
 import { loadedByFliptV2 } from "../format/discovery.js";
 import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "../format/limits.js";
+import type { CacheStatus } from "./cache/shared-cache.js";
 import {
   type CommitTemplateData,
   compileCommitTemplate,
@@ -172,6 +173,26 @@ export class Environment {
   /** The snapshot to serve. Take it once per request. */
   get snapshot(): Snapshot {
     return this.#live.snapshot;
+  }
+
+  /**
+   * The snapshot to serve a request about `namespace` (undefined: the list of namespaces) from: the current one,
+   * unless the storage says its state must be read again first (a database's cache entry that expired or was
+   * purged; an API read of a database without a cache). A read that fails leaves the last good snapshot served.
+   */
+  snapshotFor(namespace: string | undefined, purpose: "evaluate" | "read"): Snapshot | Promise<Snapshot> {
+    if (this.#source.servesFromMemory?.(namespace, purpose) ?? true) return this.#live.snapshot;
+    return this.#live.reload().then(() => this.#live.snapshot);
+  }
+
+  /** For a storage read through a cache: its counts and last error. */
+  get cacheStatus(): CacheStatus | undefined {
+    return this.#source.cacheStatus?.();
+  }
+
+  /** For a database storage: the statements sent to it since it was opened. */
+  get queryCount(): number | undefined {
+    return this.#source.queryCount?.();
   }
 
   get status(): EnvironmentStatus {

@@ -1,5 +1,6 @@
 import type { ValidationIssue } from "../domain/errors.js";
 import type { FeaturesDocument } from "../format/features-document.js";
+import type { CacheStatus } from "./cache/shared-cache.js";
 
 /**
  * One file of flag state: its path relative to the environment's directory, with `/` separators, and its bytes.
@@ -62,6 +63,17 @@ export interface FlagSource {
   sync?(): Promise<boolean>;
   /** For a storage with a remote: how it follows it, for `/meta/status`. */
   remoteStatus?(): Promise<RemoteStatus>;
+  /**
+   * For a storage that decides per request whether the state last read may serve it (a database, with or
+   * without its cache): true to serve a request about `namespace` (undefined: the list of namespaces) from that
+   * state, false to read again first. `evaluate` is an evaluation, `read` an environments API read. Without it,
+   * every request is served from the state last read.
+   */
+  servesFromMemory?(namespace: string | undefined, purpose: "evaluate" | "read"): boolean;
+  /** For a storage read through a cache: the cache's counts and last error. */
+  cacheStatus?(): CacheStatus | undefined;
+  /** For a database: the statements sent to it since it was opened. */
+  queryCount?(): number;
 }
 
 /** What `/meta/status` reports about a storage's remote. */

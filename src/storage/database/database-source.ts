@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import { ValidationError } from "../../domain/errors.js";
+import type { CacheStatus } from "../cache/shared-cache.js";
 import type {
   FileWrite,
   SourceFile,
@@ -10,6 +11,8 @@ import type {
 } from "../flag-source.js";
 import { revisionConflict } from "../revision-conflict.js";
 import { SerialLock } from "../serial-lock.js";
+import { CachedNamespaces, type NamespaceCacheOptions } from "./cached-namespaces.js";
+import { countQueries } from "./count-queries.js";
 import { databaseFiles } from "./database-files.js";
 import { PENNANT_CHANGE_CHANNEL } from "./migrations/pennant-steps.js";
 import { type DatabaseState, readChangeCounter, readDatabaseState } from "./read-database-state.js";
@@ -37,6 +40,8 @@ export interface DatabaseSourceOptions {
   readonly database: SqlDatabase;
   readonly pollIntervalMs?: number | undefined;
   readonly logger?: Logger | undefined;
+  /** `cache.enabled`: reads and evaluations served through a cache of namespaces (see `CachedNamespaces`). */
+  readonly cache?: NamespaceCacheOptions | undefined;
 }
 
 /** A read of the whole state, kept while the change counter stays where it was read. */
@@ -64,9 +69,15 @@ export class DatabaseSource implements WritableFlagSource {
   readonly #lock = new SerialLock();
   readonly #stops = new Set<AbortController>();
   #cache: Cached | undefined;
+  readonly #namespaces: CachedNamespaces | undefined;
+
+  readonly #queries: () => number;
 
   constructor(options: DatabaseSourceOptions) {
-    this.#database = options.database;
+    const counted = countQueries(options.database);
+    this.#database = counted.database;
+    this.#queries = counted.count;
+    this.#namespaces = options.cache === undefined ? undefined : new CachedNamespaces(options.cache);
     this.#pollIntervalMs = options.pollIntervalMs ?? DATABASE_POLL_INTERVAL_MS;
     this.#logger = options.logger;
     this.description = `database "${options.database.redactedUrl}"`;
@@ -77,13 +88,33 @@ export class DatabaseSource implements WritableFlagSource {
     return stateOf(await this.#current());
   }
 
+  /**
+   * With the cache, whether its entry for `namespace` is current (a hit) or must be read again (a miss). Without
+   * it, evaluations are served from the state last read (kept current by watching the change counter), and API
+   * reads read the database again (one query while nothing changed), so that a read after a write through any
+   * replica sees it, as in Flipt v1.
+   */
+  servesFromMemory(namespace: string | undefined, purpose: "evaluate" | "read"): boolean {
+    if (this.#namespaces !== undefined) return this.#namespaces.serves(namespace);
+    return purpose === "evaluate";
+  }
+
+  cacheStatus(): CacheStatus | undefined {
+    return this.#namespaces?.status;
+  }
+
+  queryCount(): number {
+    return this.#queries();
+  }
+
   write(transaction: WriteTransaction): Promise<string> {
     checkDirectory(transaction.directory);
     return this.#lock.run(async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          const written = await this.#writeOnce(transaction);
+          const { from, written, namespaces } = await this.#writeOnce(transaction);
           this.#cache = written;
+          await this.#namespaces?.written(namespaces, from, written.counter);
           return written.revision;
         } catch (error) {
           if (!(error instanceof RetryableDatabaseError) || attempt >= WRITE_ATTEMPTS) throw error;
@@ -94,7 +125,9 @@ export class DatabaseSource implements WritableFlagSource {
     });
   }
 
-  async #writeOnce(transaction: WriteTransaction): Promise<Cached> {
+  async #writeOnce(
+    transaction: WriteTransaction,
+  ): Promise<{ from: number; written: Cached; namespaces: string[] }> {
     const database = this.#database;
     const sqlite = database.driver === "sqlite" || database.driver === "libsql";
     return database.transaction(async (tx) => {
@@ -108,12 +141,22 @@ export class DatabaseSource implements WritableFlagSource {
       }
       const prepared = transaction.prepare(stateOf(base));
       const namespaces = await writeDatabaseState(tx, { sqlite }, base.namespaces, prepared.writes);
-      return cachedOf({ counter: await readChangeCounter(tx), namespaces }, prepared.writes);
+      const written = cachedOf({ counter: await readChangeCounter(tx), namespaces }, prepared.writes);
+      const changed = prepared.writes.map((write) => write.path.slice(0, write.path.indexOf("/")));
+      return { from: counter, written, namespaces: changed };
     }, "write");
   }
 
-  /** The state now: the cached read while the counter has not moved, else a consistent read of every row. */
+  /**
+   * The state now: with the cache, what it holds and is current, with the rest read again; without it, the last
+   * read while the counter has not moved, else a consistent read of every row.
+   */
   async #current(): Promise<Cached> {
+    if (this.#namespaces !== undefined) {
+      const read = cachedOf(await this.#namespaces.read(this.#database));
+      this.#cache = read;
+      return read;
+    }
     const counter = await readChangeCounter(this.#database);
     const cached = this.#cache;
     if (cached !== undefined && cached.counter === counter) return cached;
@@ -140,6 +183,7 @@ export class DatabaseSource implements WritableFlagSource {
       try {
         const counter = await readChangeCounter(this.#database);
         if (stopped.aborted) return;
+        this.#namespaces?.counterIs(counter);
         const moved = counter !== last;
         last = counter;
         if (!healthy || moved) {
@@ -178,6 +222,7 @@ export class DatabaseSource implements WritableFlagSource {
     const timer = setInterval(() => void pollNow(), this.#pollIntervalMs);
     timer.unref();
     stopped.addEventListener("abort", () => clearInterval(timer), { once: true });
+    await this.#namespaces?.watchPurges(onChange, stopped);
     await this.#listen(() => void pollNow(), stopped);
   }
 
@@ -229,6 +274,7 @@ export class DatabaseSource implements WritableFlagSource {
   }
 
   async close(): Promise<void> {
+    this.#namespaces?.close();
     for (const stop of this.#stops) stop.abort();
     this.#stops.clear();
     await this.#database.close();

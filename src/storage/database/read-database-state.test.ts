@@ -13,6 +13,7 @@ import { buildSnapshot } from "../build-snapshot.js";
 import { DatabaseSource } from "./database-source.js";
 import { migrateDatabase } from "./migrations/migrate-database.js";
 import { openDatabase } from "./open-database.js";
+import { readDatabaseState } from "./read-database-state.js";
 
 /** Timestamps as each driver holds Flipt's: SQLite text in both forms, UTC wall time elsewhere. */
 function stamp(sqlite: boolean, seconds: number, fraction: string): string {
@@ -158,6 +159,46 @@ for (const kind of TEST_DATABASE_KINDS) {
           assert.ok(build.snapshot.namespaces.get("team")?.evaluation.has("color"));
         } finally {
           await source.close();
+        }
+      }));
+
+    it("reads the namespaces asked for alone, with the rows of every table that belong to them", () =>
+      withTestDatabase(kind, async ({ url }) => {
+        const database = openDatabase(url);
+        try {
+          await migrateDatabase(database);
+          for (const statement of v1Rows(kind === "sqlite" || kind === "libsql"))
+            await database.exec(statement);
+          // Another namespace with the same flag and segment keys, and a row in every table: none may leak.
+          const t = `'${stamp(kind === "sqlite" || kind === "libsql", 1, "")}'`;
+          for (const statement of [
+            `INSERT INTO namespaces ("key", name, description, protected, created_at, updated_at) VALUES ('other', 'Other', '', FALSE, ${t}, ${t})`,
+            `INSERT INTO segments (namespace_key, "key", name, description, match_type, created_at, updated_at) VALUES ('other', 'paid', 'Paid', '', 0, ${t}, ${t})`,
+            `INSERT INTO constraints (id, namespace_key, segment_key, "type", property, operator, "value", description, created_at, updated_at) VALUES ('o-c', 'other', 'paid', 1, 'plan', 'eq', 'x', NULL, ${t}, ${t})`,
+            `INSERT INTO flags (namespace_key, "key", name, description, enabled, "type", metadata, created_at, updated_at) VALUES ('other', 'color', 'Color', '', TRUE, 0, NULL, ${t}, ${t})`,
+            `INSERT INTO flags (namespace_key, "key", name, description, enabled, "type", metadata, created_at, updated_at) VALUES ('other', 'dark', 'Dark', '', TRUE, 1, NULL, ${t}, ${t})`,
+            `INSERT INTO variants (id, namespace_key, flag_key, "key", name, description, attachment, created_at, updated_at) VALUES ('o-v', 'other', 'color', 'red', 'Red', '', NULL, ${t}, ${t})`,
+            `INSERT INTO rules (id, namespace_key, flag_key, "rank", segment_operator, created_at, updated_at) VALUES ('o-r', 'other', 'color', 1, 0, ${t}, ${t})`,
+            "INSERT INTO rule_segments (rule_id, namespace_key, segment_key) VALUES ('o-r', 'other', 'paid')",
+            `INSERT INTO distributions (id, rule_id, variant_id, rollout, created_at, updated_at) VALUES ('o-d', 'o-r', 'o-v', 100, ${t}, ${t})`,
+            `INSERT INTO rollouts (id, namespace_key, flag_key, "type", description, "rank", created_at, updated_at) VALUES ('o-t', 'other', 'dark', 2, '', 1, ${t}, ${t})`,
+            `INSERT INTO rollout_thresholds (id, namespace_key, rollout_id, percentage, "value") VALUES ('o-th', 'other', 'o-t', 5, TRUE)`,
+            `INSERT INTO rollouts (id, namespace_key, flag_key, "type", description, "rank", created_at, updated_at) VALUES ('o-s', 'other', 'dark', 1, '', 2, ${t}, ${t})`,
+            "INSERT INTO rollout_segments (id, rollout_id, \"value\", segment_operator) VALUES ('o-rs', 'o-s', TRUE, 0)",
+            "INSERT INTO rollout_segment_references (rollout_segment_id, namespace_key, segment_key) VALUES ('o-rs', 'other', 'paid')",
+          ]) {
+            await database.exec(statement);
+          }
+          const all = await database.transaction((tx) => readDatabaseState(tx), "read");
+          assert.deepEqual([...all.namespaces.keys()], ["default", "other", "team"]);
+          const team = await database.transaction((tx) => readDatabaseState(tx, ["team", "absent"]), "read");
+          assert.deepEqual([...team.namespaces.keys()], ["team"]);
+          assert.equal(team.counter, all.counter);
+          assert.deepEqual(plain(team.namespaces.get("team")), plain(all.namespaces.get("team")));
+          const none = await database.transaction((tx) => readDatabaseState(tx, []), "read");
+          assert.equal(none.namespaces.size, 0);
+        } finally {
+          await database.close();
         }
       }));
   });

@@ -30,37 +30,71 @@ export async function readChangeCounter(executor: SqlExecutor, forUpdate = false
 }
 
 /**
- * Reads all flag state: one query per table, whatever the number of flags, folded in memory (Flipt v1 runs
- * several queries per flag evaluated). Run it in a `read` transaction, so that the rows and the counter are one
- * consistent snapshot.
+ * Reads the flag state: one query per table, whatever the number of flags, folded in memory (Flipt v1 runs
+ * several queries per flag evaluated). With `only`, the namespaces of those keys alone (a namespace not there is
+ * left out). Run it in a `read` transaction, so that the rows and the counter are one consistent snapshot.
  */
-export async function readDatabaseState(executor: SqlExecutor): Promise<DatabaseState> {
+export async function readDatabaseState(
+  executor: SqlExecutor,
+  only?: readonly string[],
+): Promise<DatabaseState> {
   const counter = await readChangeCounter(executor);
-  const q = (sql: string) => executor.query(sql);
-  const namespaceRows = await q('SELECT "key", name, description FROM namespaces');
+  if (only !== undefined && only.length === 0) return { counter, namespaces: new Map() };
+  const among = only === undefined ? "" : `IN (${only.map(() => "?").join(", ")})`;
+  const params = only ?? [];
+  /** `sql`, limited to the namespaces asked for by `column`, or by `column` among the ids `ids` selects. */
+  const q = (sql: string, column?: string, ids?: string) => {
+    if (only === undefined || column === undefined) return executor.query(sql);
+    const filter = ids === undefined ? `${column} ${among}` : `${column} IN (${ids} ${among})`;
+    return executor.query(`${sql} WHERE ${filter}`, params);
+  };
+  const ruleIds = "SELECT id FROM rules WHERE namespace_key";
+  const rolloutIds = "SELECT id FROM rollouts WHERE namespace_key";
+  const namespaceRows = await q('SELECT "key", name, description FROM namespaces', '"key"');
   const flagRows = await q(
     'SELECT namespace_key, "key", name, description, enabled, "type", metadata, default_variant_id, created_at FROM flags',
+    "namespace_key",
   );
   const variantRows = await q(
     'SELECT id, namespace_key, flag_key, "key", name, description, attachment, created_at FROM variants',
+    "namespace_key",
   );
   const segmentRows = await q(
     'SELECT namespace_key, "key", name, description, match_type, created_at FROM segments',
+    "namespace_key",
   );
   const constraintRows = await q(
     'SELECT id, namespace_key, segment_key, "type", property, operator, "value", description, created_at FROM constraints',
+    "namespace_key",
   );
-  const ruleRows = await q('SELECT id, namespace_key, flag_key, "rank", segment_operator FROM rules');
-  const ruleSegmentRows = await q("SELECT rule_id, segment_key FROM rule_segments");
-  const distributionRows = await q("SELECT id, rule_id, variant_id, rollout, created_at FROM distributions");
+  const ruleRows = await q(
+    'SELECT id, namespace_key, flag_key, "rank", segment_operator FROM rules',
+    "namespace_key",
+  );
+  const ruleSegmentRows = await q("SELECT rule_id, segment_key FROM rule_segments", "rule_id", ruleIds);
+  const distributionRows = await q(
+    "SELECT id, rule_id, variant_id, rollout, created_at FROM distributions",
+    "rule_id",
+    ruleIds,
+  );
   const rolloutRows = await q(
     'SELECT id, namespace_key, flag_key, "type", description, "rank" FROM rollouts',
+    "namespace_key",
   );
-  const thresholdRows = await q('SELECT id, rollout_id, percentage, "value" FROM rollout_thresholds');
+  const thresholdRows = await q(
+    'SELECT id, rollout_id, percentage, "value" FROM rollout_thresholds',
+    "rollout_id",
+    rolloutIds,
+  );
   const rolloutSegmentRows = await q(
     'SELECT id, rollout_id, "value", segment_operator FROM rollout_segments',
+    "rollout_id",
+    rolloutIds,
   );
-  const referenceRows = await q("SELECT rollout_segment_id, segment_key FROM rollout_segment_references");
+  const referenceRows = await q(
+    "SELECT rollout_segment_id, segment_key FROM rollout_segment_references",
+    "namespace_key",
+  );
 
   const ruleSegments = groupBy(ruleSegmentRows, "rule_id", (row) => readText(row.segment_key));
   const distributions = groupBy(

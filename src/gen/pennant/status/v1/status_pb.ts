@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pennant/status/v1/status.proto.
  */
 export const file_pennant_status_v1_status: GenFile = /*@__PURE__*/
-  fileDesc("Ch5wZW5uYW50L3N0YXR1cy92MS9zdGF0dXMucHJvdG8SEXBlbm5hbnQuc3RhdHVzLnYxIhIKEEdldFN0YXR1c1JlcXVlc3QiTwoRR2V0U3RhdHVzUmVzcG9uc2USOgoMZW52aXJvbm1lbnRzGAEgAygLMiQucGVubmFudC5zdGF0dXMudjEuRW52aXJvbm1lbnRTdGF0dXMigwIKEUVudmlyb25tZW50U3RhdHVzEgsKA2tleRgBIAEoCRIPCgdkZWZhdWx0GAIgASgIEhAKCHJldmlzaW9uGAMgASgJEi0KCWxvYWRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoKbGFzdF9lcnJvchgFIAEoCzIcLnBlbm5hbnQuc3RhdHVzLnYxLkxvYWRFcnJvchIvCgZyZW1vdGUYBiABKAsyHy5wZW5uYW50LnN0YXR1cy52MS5SZW1vdGVTdGF0dXMSLAoFZmlsZXMYByADKAsyHS5wZW5uYW50LnN0YXR1cy52MS5Mb2FkZWRGaWxlIkwKCkxvYWRlZEZpbGUSDAoEcGF0aBgBIAEoCRIMCgRydWxlGAIgASgJEhAKCGZsaXB0X3YyGAMgASgIEhAKCHNldHRpbmdzGAQgASgIIqABCgxSZW1vdGVTdGF0dXMSCwoDdXJsGAEgASgJEjMKD2xhc3RfZmV0Y2hfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQbGFzdF9mZXRjaF9lcnJvchgDIAEoCRIXCg9yZW1vdGVfcmV2aXNpb24YBCABKAkSDgoGYmVoaW5kGAUgASgNEgsKA3JlZhgGIAEoCSJ0CglMb2FkRXJyb3ISDwoHbWVzc2FnZRgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgZpc3N1ZXMYAyADKAsyHC5wZW5uYW50LnN0YXR1cy52MS5Mb2FkSXNzdWUiRgoJTG9hZElzc3VlEgwKBGZpbGUYASABKAkSDAoEbGluZRgCIAEoDRIMCgRwYXRoGAMgASgJEg8KB21lc3NhZ2UYBCABKAkygAEKDVN0YXR1c1NlcnZpY2USbwoJR2V0U3RhdHVzEiMucGVubmFudC5zdGF0dXMudjEuR2V0U3RhdHVzUmVxdWVzdBokLnBlbm5hbnQuc3RhdHVzLnYxLkdldFN0YXR1c1Jlc3BvbnNlIheQAgGC0+STAg4SDC9tZXRhL3N0YXR1c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Ch5wZW5uYW50L3N0YXR1cy92MS9zdGF0dXMucHJvdG8SEXBlbm5hbnQuc3RhdHVzLnYxIhIKEEdldFN0YXR1c1JlcXVlc3QiTwoRR2V0U3RhdHVzUmVzcG9uc2USOgoMZW52aXJvbm1lbnRzGAEgAygLMiQucGVubmFudC5zdGF0dXMudjEuRW52aXJvbm1lbnRTdGF0dXMisgIKEUVudmlyb25tZW50U3RhdHVzEgsKA2tleRgBIAEoCRIPCgdkZWZhdWx0GAIgASgIEhAKCHJldmlzaW9uGAMgASgJEi0KCWxvYWRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoKbGFzdF9lcnJvchgFIAEoCzIcLnBlbm5hbnQuc3RhdHVzLnYxLkxvYWRFcnJvchIvCgZyZW1vdGUYBiABKAsyHy5wZW5uYW50LnN0YXR1cy52MS5SZW1vdGVTdGF0dXMSLAoFZmlsZXMYByADKAsyHS5wZW5uYW50LnN0YXR1cy52MS5Mb2FkZWRGaWxlEi0KBWNhY2hlGAggASgLMh4ucGVubmFudC5zdGF0dXMudjEuQ2FjaGVTdGF0dXMipgEKC0NhY2hlU3RhdHVzEg8KB2JhY2tlbmQYASABKAkSDAoEaGl0cxgCIAEoBBIOCgZtaXNzZXMYAyABKAQSDgoGZXJyb3JzGAQgASgEEg8KB2VudHJpZXMYBSABKA0SEgoKbGFzdF9lcnJvchgGIAEoCRIzCg9sYXN0X2Vycm9yX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkwKCkxvYWRlZEZpbGUSDAoEcGF0aBgBIAEoCRIMCgRydWxlGAIgASgJEhAKCGZsaXB0X3YyGAMgASgIEhAKCHNldHRpbmdzGAQgASgIIqABCgxSZW1vdGVTdGF0dXMSCwoDdXJsGAEgASgJEjMKD2xhc3RfZmV0Y2hfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQbGFzdF9mZXRjaF9lcnJvchgDIAEoCRIXCg9yZW1vdGVfcmV2aXNpb24YBCABKAkSDgoGYmVoaW5kGAUgASgNEgsKA3JlZhgGIAEoCSJ0CglMb2FkRXJyb3ISDwoHbWVzc2FnZRgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgZpc3N1ZXMYAyADKAsyHC5wZW5uYW50LnN0YXR1cy52MS5Mb2FkSXNzdWUiRgoJTG9hZElzc3VlEgwKBGZpbGUYASABKAkSDAoEbGluZRgCIAEoDRIMCgRwYXRoGAMgASgJEg8KB21lc3NhZ2UYBCABKAkygAEKDVN0YXR1c1NlcnZpY2USbwoJR2V0U3RhdHVzEiMucGVubmFudC5zdGF0dXMudjEuR2V0U3RhdHVzUmVxdWVzdBokLnBlbm5hbnQuc3RhdHVzLnYxLkdldFN0YXR1c1Jlc3BvbnNlIheQAgGC0+STAg4SDC9tZXRhL3N0YXR1c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * Asks for the status of every environment.
@@ -107,6 +107,13 @@ export type EnvironmentStatus = Message<"pennant.status.v1.EnvironmentStatus"> &
    * @generated from field: repeated pennant.status.v1.LoadedFile files = 7;
    */
   files: LoadedFile[];
+
+  /**
+   * The cache in front of the storage (a database with `cache.enabled`), when there is one.
+   *
+   * @generated from field: pennant.status.v1.CacheStatus cache = 8;
+   */
+  cache?: CacheStatus | undefined;
 };
 
 /**
@@ -115,6 +122,69 @@ export type EnvironmentStatus = Message<"pennant.status.v1.EnvironmentStatus"> &
  */
 export const EnvironmentStatusSchema: GenMessage<EnvironmentStatus> = /*@__PURE__*/
   messageDesc(file_pennant_status_v1_status, 2);
+
+/**
+ * The cache in front of an environment's storage.
+ *
+ * @generated from message pennant.status.v1.CacheStatus
+ */
+export type CacheStatus = Message<"pennant.status.v1.CacheStatus"> & {
+  /**
+   * `memory` or `redis`.
+   *
+   * @generated from field: string backend = 1;
+   */
+  backend: string;
+
+  /**
+   * Reads and evaluations served from the cache since start.
+   *
+   * @generated from field: uint64 hits = 2;
+   */
+  hits: bigint;
+
+  /**
+   * Reads and evaluations that read the storage again since start.
+   *
+   * @generated from field: uint64 misses = 3;
+   */
+  misses: bigint;
+
+  /**
+   * Operations on the shared cache (Redis) that failed since start.
+   *
+   * @generated from field: uint64 errors = 4;
+   */
+  errors: bigint;
+
+  /**
+   * Entries held in this process.
+   *
+   * @generated from field: uint32 entries = 5;
+   */
+  entries: number;
+
+  /**
+   * The last failure of the shared cache; unset once an operation succeeds again.
+   *
+   * @generated from field: string last_error = 6;
+   */
+  lastError: string;
+
+  /**
+   * When that failure happened.
+   *
+   * @generated from field: google.protobuf.Timestamp last_error_time = 7;
+   */
+  lastErrorTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message pennant.status.v1.CacheStatus.
+ * Use `create(CacheStatusSchema)` to create a new message.
+ */
+export const CacheStatusSchema: GenMessage<CacheStatus> = /*@__PURE__*/
+  messageDesc(file_pennant_status_v1_status, 3);
 
 /**
  * A file the served state was built from.
@@ -156,7 +226,7 @@ export type LoadedFile = Message<"pennant.status.v1.LoadedFile"> & {
  * Use `create(LoadedFileSchema)` to create a new message.
  */
 export const LoadedFileSchema: GenMessage<LoadedFile> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 3);
+  messageDesc(file_pennant_status_v1_status, 4);
 
 /**
  * How an environment's storage follows its git remote.
@@ -212,7 +282,7 @@ export type RemoteStatus = Message<"pennant.status.v1.RemoteStatus"> & {
  * Use `create(RemoteStatusSchema)` to create a new message.
  */
 export const RemoteStatusSchema: GenMessage<RemoteStatus> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 4);
+  messageDesc(file_pennant_status_v1_status, 5);
 
 /**
  * Why a load failed. The environment keeps serving its last good state.
@@ -247,7 +317,7 @@ export type LoadError = Message<"pennant.status.v1.LoadError"> & {
  * Use `create(LoadErrorSchema)` to create a new message.
  */
 export const LoadErrorSchema: GenMessage<LoadError> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 5);
+  messageDesc(file_pennant_status_v1_status, 6);
 
 /**
  * One problem in the flag files.
@@ -289,7 +359,7 @@ export type LoadIssue = Message<"pennant.status.v1.LoadIssue"> & {
  * Use `create(LoadIssueSchema)` to create a new message.
  */
 export const LoadIssueSchema: GenMessage<LoadIssue> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 6);
+  messageDesc(file_pennant_status_v1_status, 7);
 
 /**
  * Reports what each environment is serving and whether its last load failed.
