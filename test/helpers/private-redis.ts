@@ -120,6 +120,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const stop = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
     const running = child;
     if (running === undefined) return;
+    if (signal === "SIGTERM") running.kill("SIGCONT"); // a frozen server would not act on it
     running.kill(signal);
     await exited;
   };

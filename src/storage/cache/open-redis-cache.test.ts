@@ -217,6 +217,17 @@ describe("openRedisCache", () => {
     assert.equal(cache.errors, 0);
   });
 
+  test("a database number the server does not have fails the start, naming cache.redis.db", async () => {
+    const error = await open(redis, { db: 99 }).catch((error: unknown) => error);
+    assert.ok(error instanceof RedisStartError);
+    assert.equal(error.key, "cache.redis.db");
+    assert.match(error.message, /has no database 99: check cache\.redis\.db/);
+    const other = await open(redis, { db: 3, prefix: "db" });
+    await other.set("k", "v");
+    assert.equal((await other.get("k"))?.value, "v");
+    assert.equal(await redis.command("EXISTS", redisCacheKey("db", "k")), 0); // not in database 0
+  });
+
   test("close is idempotent, and operations after it do nothing", async () => {
     const cache = await openRedisCache({ host: redis.host, port: redis.port, ttlMs: 1000 });
     await cache.subscribe(() => undefined);
@@ -314,6 +325,43 @@ describe("openRedisCache when Redis fails", () => {
         intervalMs: 50,
         what: "the cache after the second restart",
       });
+    } finally {
+      await redis.dispose();
+    }
+  });
+
+  test("a Redis that stops answering: operations time out after twice net_timeout, then work again", async () => {
+    const redis = await startPrivateRedis();
+    try {
+      const cache = await open(redis, { netTimeoutMs: 250 });
+      await cache.set("k", "v");
+      redis.freeze();
+      assert.equal(await within(cache.get("k"), PROMPT_MS, "get while Redis is frozen"), undefined);
+      assert.equal(cache.errors, 1);
+      assert.match(cache.lastError?.message ?? "", /get failed: Command timed out/);
+      // The connection that timed out was dropped: until a new one is up, commands fail at once, unsent.
+      await within(cache.set("k", "v2"), PROMPT_MS, "set while Redis is frozen");
+      assert.equal(cache.errors, 2);
+      assert.match(cache.lastError?.message ?? "", /set failed: not connected/);
+      redis.thaw();
+      await waitFor(async () => (await cache.get("k"))?.value, {
+        intervalMs: 50,
+        what: "a read after the thaw",
+      });
+      assert.equal(cache.lastError, undefined);
+
+      // Frozen at start: the handshake times out, and the cache opens all the same.
+      redis.freeze();
+      const late = await within(open(redis, { netTimeoutMs: 250 }), PROMPT_MS, "opening while frozen");
+      assert.match(late.lastError?.message ?? "", /timed out/);
+      redis.thaw();
+      await waitFor(
+        async () => {
+          await late.set("k", "v");
+          return (await late.get("k"))?.value;
+        },
+        { intervalMs: 50, what: "a write and a read after the thaw" },
+      );
     } finally {
       await redis.dispose();
     }

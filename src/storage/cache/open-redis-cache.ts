@@ -56,9 +56,10 @@ export function effectiveRedisTtlMs(ttlMs: number): number {
 /**
  * Opens the Redis cache (`cache.backend: redis`). It resolves once connected, and also when Redis cannot be reached
  * (warning in the log): the cache then keeps reconnecting, with a backoff, and serves misses meanwhile. It rejects
- * with a `RedisStartError` when Redis refuses the credentials or the server's certificate fails verification:
- * those are configuration mistakes that do not heal. Commands never wait for a connection: while Redis is
- * unreachable they fail at once, and a command without a reply fails after the command timeout.
+ * with a `RedisStartError` when Redis refuses the credentials or the database number, or the server's certificate
+ * fails verification: those are configuration mistakes that do not heal. Commands never wait for a connection:
+ * while Redis is unreachable they fail at once; a command without a reply fails after the command timeout, and
+ * its connection is replaced, so that the next ones fail at once too until Redis answers again.
  */
 export async function openRedisCache(options: RedisCacheOptions): Promise<SharedCache> {
   const tls = await redisTlsOptions(options);
@@ -95,6 +96,8 @@ export async function openRedisCache(options: RedisCacheOptions): Promise<Shared
 /** How many different failures are logged at warn between two successes; the rest at debug. */
 const MAX_DISTINCT_WARNINGS = 20;
 
+/** The Redis client's message for a command without a reply within the command timeout. */
+const TIMEOUT_MESSAGE = /^Command timed out/;
 /** The Redis client's own message for a command refused while disconnected. */
 const OFFLINE_MESSAGE = /enableOfflineQueue|Connection is closed|MaxRetriesPerRequest/;
 
@@ -359,6 +362,14 @@ class RedisSharedCache implements SharedCache {
   #fail(operation: string, error: unknown, client: Redis = this.#client): void {
     this.#errors += 1;
     let reason = this.#describe(error);
+    if (TIMEOUT_MESSAGE.test(reason) && client.status === "ready" && this.#closing === undefined) {
+      // A server that stopped answering: reconnect (as go-redis drops a connection that timed out), so that the
+      // next commands fail at once instead of each waiting for its timeout.
+      if (client === this.#client) this.#connectionError = reason;
+      client.disconnect(true);
+      this.#record(`${operation} failed: ${reason}`);
+      return;
+    }
     if (OFFLINE_MESSAGE.test(reason) || client.status !== "ready") {
       reason = `not connected${this.#connectionError === undefined ? "" : ` (${this.#connectionError})`}`;
     }
@@ -404,6 +415,12 @@ class RedisSharedCache implements SharedCache {
       return new RedisStartError(
         "cache.redis.password",
         `Redis at ${this.#address} requires a password: set cache.redis.password (${reason})`,
+      );
+    }
+    if (/^ERR (DB index is out of range|invalid DB index)/.test(reason)) {
+      return new RedisStartError(
+        "cache.redis.db",
+        `Redis at ${this.#address} has no database ${this.#options.db ?? 0}: check cache.redis.db (${reason})`,
       );
     }
     if (typeof code === "string" && CERTIFICATE_CODES.has(code)) {
