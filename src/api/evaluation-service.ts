@@ -27,6 +27,7 @@ import {
   type EvaluationService,
   VariantEvaluationResponseSchema,
 } from "../gen/flipt/evaluation/evaluation_pb.js";
+import type { Environment } from "../storage/environment.js";
 import type { Environments } from "../storage/environments.js";
 import { restCallKey } from "./context-keys.js";
 import type { EvaluationRecorder } from "./evaluation-recorder.js";
@@ -97,21 +98,18 @@ export function createEvaluationService(
         );
       }
       const header = context.requestHeader.get(ENVIRONMENT_HEADER);
-      const items = [];
-      for (const [index, item] of request.requests.entries()) {
+      const resolved = request.requests.map((item, index) => {
         requireFlagKey(item, `requests[${index}].`);
         const environment = environmentForEvaluation(environments, item.environmentKey, header);
-        const input = toInput(item, "");
-        const result = evaluateAnyRequest(
-          await environment.snapshotFor(input.namespaceKey, "evaluate"),
-          input,
-        );
-        items.push(
-          result.ok
-            ? { ok: true as const, item, value: result.value, environment: environment.key, input }
-            : { ok: false as const, item, error: result.error },
-        );
-      }
+        return { item, environment, input: toInput(item, "") };
+      });
+      const snapshots = await snapshotsFor(resolved);
+      const items = resolved.map(({ item, environment, input }) => {
+        const result = evaluateAnyRequest(snapshots.get(environment) as Snapshot, input);
+        return result.ok
+          ? { ok: true as const, item, value: result.value, environment: environment.key, input }
+          : { ok: false as const, item, error: result.error };
+      });
       const { requestId, requestDurationMillis, timestamp } = envelope(request.requestId, started);
       // Each flag found, in the environment and namespace it was evaluated in (items that are errors found none).
       for (const entry of items) {
@@ -160,6 +158,27 @@ export function createEvaluationService(
       };
     },
   };
+}
+
+/**
+ * One snapshot per environment a batch names, taken once every namespace it evaluates there may be served (see
+ * `Environment.snapshotFor`), so that all of a batch's items in one environment see the same state.
+ */
+async function snapshotsFor(
+  items: readonly { environment: Environment; input: EngineRequest }[],
+): Promise<Map<Environment, Snapshot>> {
+  const namespaces = new Map<Environment, Set<string>>();
+  for (const { environment, input } of items) {
+    const keys = namespaces.get(environment) ?? new Set<string>();
+    keys.add(input.namespaceKey);
+    namespaces.set(environment, keys);
+  }
+  const snapshots = new Map<Environment, Snapshot>();
+  for (const [environment, keys] of namespaces) {
+    await Promise.all([...keys].map((key) => environment.snapshotFor(key, "evaluate")));
+    snapshots.set(environment, environment.snapshot);
+  }
+  return snapshots;
 }
 
 /** The environment and the engine input for a single call. */

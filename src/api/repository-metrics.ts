@@ -113,13 +113,7 @@ function watchBuilds(environments: Environments, f: FliptFamilies): void {
  * under one `remote` label.
  */
 export async function countPollErrors(environments: Environments, counter: Counter<string>): Promise<void> {
-  const storages = new Map<string, Environment>();
-  for (const environment of environments.list()) {
-    if (environment.remote !== undefined && !storages.has(environment.storage)) {
-      storages.set(environment.storage, environment);
-    }
-  }
-  for (const environment of storages.values()) {
+  for (const environment of environments.perStorage()) {
     const remote = await environment.remoteStatus();
     // A series appears with the first failure, as an OpenTelemetry counter's does.
     if (remote !== undefined && remote.pollErrors > 0) {

@@ -1,5 +1,4 @@
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { Environment } from "../storage/environment.js";
 import type { Environments } from "../storage/environments.js";
 
 /**
@@ -10,14 +9,8 @@ import type { Environments } from "../storage/environments.js";
  */
 export function registerStorageMetrics(registry: Registry, environments: Environments): void {
   const registers = [registry];
-  /** One environment per storage: environments sharing a storage share its cache and its database. */
-  const storages = (): Environment[] => {
-    const byStorage = new Map<string, Environment>();
-    for (const environment of environments.list()) {
-      if (!byStorage.has(environment.storage)) byStorage.set(environment.storage, environment);
-    }
-    return [...byStorage.values()];
-  };
+  // Environments sharing a storage share its cache and its database.
+  const storages = () => environments.perStorage();
   const cacheCounter = (name: string, help: string, count: (status: CacheCounts) => number) =>
     new Counter({
       name,

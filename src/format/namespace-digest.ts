@@ -3,9 +3,18 @@ import { createHash } from "node:crypto";
 /** The length of a digest chained from several documents (storage.md §6). */
 export const CHAINED_DIGEST_LENGTH = 32;
 
-/** Lowercase hex SHA-1 of `data`. */
+/** Each file's digest, by its bytes: a storage hands the same bytes out again while the file is unchanged. */
+const digests = new WeakMap<Uint8Array, string>();
+
+/** Lowercase hex SHA-1 of `data`; the digest of bytes asked for again is not computed again. */
 export function sha1Hex(data: Uint8Array | string): string {
-  return createHash("sha1").update(data).digest("hex");
+  if (typeof data === "string") return createHash("sha1").update(data).digest("hex");
+  let digest = digests.get(data);
+  if (digest === undefined) {
+    digest = createHash("sha1").update(data).digest("hex");
+    digests.set(data, digest);
+  }
+  return digest;
 }
 
 /**

@@ -24,6 +24,14 @@ export class Environments {
   list(): Environment[] {
     return [...this.#byKey.values()];
   }
+  /** One environment per storage, the first of each: environments on one storage share its source. */
+  perStorage(): Environment[] {
+    const byStorage = new Map<string, Environment>();
+    for (const environment of this.list()) {
+      if (!byStorage.has(environment.storage)) byStorage.set(environment.storage, environment);
+    }
+    return [...byStorage.values()];
+  }
 
   /** Adds an environment created at run time (a branch environment), started. */
   add(environment: Environment): void {

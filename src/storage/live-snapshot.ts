@@ -244,6 +244,6 @@ function applyWrites(files: readonly SourceFile[], writes: readonly FileWrite[])
  */
 function fingerprintOf(state: SourceState): string {
   const refused = state.refused?.map((issue) => issue.message).join("\n") ?? "";
-  const files = state.settings === undefined ? state.files : [state.settings, ...state.files];
-  return `${state.revision}:${contentHash(files)}:${refused}`;
+  const settings = state.settings === undefined ? "" : contentHash([state.settings]);
+  return `${state.revision}:${contentHash(state.files)}:${settings}:${refused}`;
 }

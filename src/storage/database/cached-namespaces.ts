@@ -30,8 +30,8 @@ interface Entry<T> {
   expiresAt: number;
 }
 
-/** The namespace keys, in the order the database gave them. */
-type NamespaceList = readonly string[];
+/** The namespace keys. */
+type NamespaceList = ReadonlySet<string>;
 
 /**
  * Flipt v1's cache in front of database storage (`cache.enabled`), one entry per namespace plus one for the list of
@@ -84,7 +84,7 @@ export class CachedNamespaces {
       list !== undefined &&
       list.expiresAt > now &&
       (namespace === undefined ||
-        !list.value.includes(namespace) ||
+        !list.value.has(namespace) ||
         (this.#entries.get(namespace)?.expiresAt ?? 0) > now);
     if (fresh) this.#hits++;
     else this.#misses++;
@@ -96,14 +96,16 @@ export class CachedNamespaces {
     const now = Date.now();
     try {
       const list = await this.#readList(database, now);
-      const stale = list.value.filter((key) => !((this.#entries.get(key)?.expiresAt ?? 0) > now));
+      const stale = [...list.value].filter((key) => !((this.#entries.get(key)?.expiresAt ?? 0) > now));
       const missing = await this.#fromShared(stale, now);
       if (missing.length > 0) {
         const read = await database.transaction((tx) => readDatabaseState(tx, missing), "read");
         for (const [key, namespace] of read.namespaces) this.#store(key, namespace, read.counter, now);
         // A namespace listed and not found was deleted since the list was read.
         const gone = new Set(missing.filter((key) => !read.namespaces.has(key)));
-        if (gone.size > 0) this.#list = { ...list, value: list.value.filter((key) => !gone.has(key)) };
+        if (gone.size > 0) {
+          this.#list = { ...list, value: new Set([...list.value].filter((key) => !gone.has(key))) };
+        }
       }
       const namespaces = new Map<string, StoredNamespace>();
       const counters = new Set<number>();
@@ -182,17 +184,17 @@ export class CachedNamespaces {
     const held = this.#list;
     if (held !== undefined && held.expiresAt > now) return held;
     const shared = await this.#options.shared?.get(this.#listKey());
-    const fromShared = shared === undefined ? undefined : parseEntry(shared.value, isList);
+    const fromShared = shared === undefined ? undefined : parseEntry(shared.value, isKeyList);
     if (fromShared !== undefined && fromShared.counter >= this.#floor) {
-      return this.#setList(fromShared.value, fromShared.counter, expiry(now, shared?.ttlMs));
+      return this.#setList(new Set(fromShared.value), fromShared.counter, expiry(now, shared?.ttlMs));
     }
     const { counter, keys } = await database.transaction(async (tx) => {
       const counter = await readChangeCounter(tx);
       const rows = await tx.query('SELECT "key" FROM namespaces');
       return { counter, keys: rows.map((row) => readText(row.key)) };
     }, "read");
-    await this.#options.shared?.set(this.#listKey(), JSON.stringify({ counter, value: keys }));
-    return this.#setList(keys, counter, expiry(now, this.#options.ttlMs));
+    void this.#options.shared?.set(this.#listKey(), JSON.stringify({ counter, value: keys }));
+    return this.#setList(new Set(keys), counter, expiry(now, this.#options.ttlMs));
   }
 
   #setList(keys: NamespaceList, counter: number, expiresAt: number): Entry<NamespaceList> {
@@ -228,7 +230,7 @@ export class CachedNamespaces {
   /** Purges `namespaces`, and the list when one of them is not in it (a namespace created). */
   #purge(namespaces: readonly string[]): void {
     const listed = this.#list?.value;
-    if (listed !== undefined && namespaces.some((key) => !listed.includes(key))) this.#list = undefined;
+    if (listed !== undefined && namespaces.some((key) => !listed.has(key))) this.#list = undefined;
     for (const key of namespaces) this.#entries.delete(key);
   }
 
@@ -270,7 +272,7 @@ function parseEntry<T>(text: string, isValue: (value: unknown) => value is T): E
   }
 }
 
-function isList(value: unknown): value is NamespaceList {
+function isKeyList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
 

@@ -13,7 +13,7 @@ export interface CountedDatabase {
  */
 export function countQueries(database: SqlDatabase): CountedDatabase {
   let count = 0;
-  const counted = <E extends SqlExecutor>(executor: E): SqlExecutor => ({
+  const counted = (executor: SqlExecutor): SqlExecutor => ({
     query: (sql, params) => {
       count++;
       return executor.query(sql, params);

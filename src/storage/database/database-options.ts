@@ -11,3 +11,20 @@ export interface DatabaseOptions {
   /** How long opening a connection may take before it is Unavailable (default 10 s). */
   readonly connectTimeoutMs?: number | undefined;
 }
+
+/** The pool's size when `db.max_open_conn` leaves it to the driver. */
+const DEFAULT_POOL_SIZE = 10;
+/** How long opening a connection may take by default. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** The most connections a server's pool opens (`db.max_open_conn`, else the drivers' default of 10). */
+export function poolSize(options: DatabaseOptions): number {
+  return options.maxOpenConn !== undefined && options.maxOpenConn > 0
+    ? options.maxOpenConn
+    : DEFAULT_POOL_SIZE;
+}
+
+/** How long opening a connection may take (`connectTimeoutMs`, else 10 s). */
+export function connectTimeoutMs(options: DatabaseOptions): number {
+  return options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+}

@@ -25,8 +25,6 @@ const NETWORK_CODES = new Set([
   "ER_SERVER_SHUTDOWN",
   "ER_CONNECTION_KILLED",
   "SQLITE_CANTOPEN",
-  "SQLITE_BUSY",
-  "SQLITE_LOCKED",
   "SERVER_ERROR",
   "HRANA_WEBSOCKET_ERROR",
 ]);
@@ -72,7 +70,14 @@ export function mapDatabaseError(error: unknown, context: ErrorContext): Error {
   if (code.startsWith("23") || code.startsWith("SQLITE_CONSTRAINT")) {
     return new ValidationError(message, options);
   }
-  if (code === "40001" || code === "40P01" || errno === 1213 || errno === 1205) {
+  if (
+    code === "40001" ||
+    code === "40P01" ||
+    errno === 1213 ||
+    errno === 1205 ||
+    code === "SQLITE_BUSY" ||
+    code === "SQLITE_LOCKED"
+  ) {
     return new RetryableDatabaseError(`database ${context.redactedUrl}: ${message}`, options);
   }
   if (isConnectionFailure(error, code, raw)) {
@@ -94,7 +99,7 @@ function isConnectionFailure(error: unknown, code: string, message: string): boo
   if ((error as { fatal?: unknown } | undefined)?.fatal === true) return true;
   // PostgreSQL's refusal of a database whose connections an operator turned off (`ALLOW_CONNECTIONS false`) is
   // SQLSTATE 55000, which other refusals share.
-  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Client was closed|Pool is closed|database is locked|fetch failed|is not currently accepting connections/i.test(
+  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|Client was closed|Pool is closed|fetch failed|is not currently accepting connections/i.test(
     message,
   );
 }

@@ -1,10 +1,11 @@
 import type mysql from "mysql2/promise";
 import { UnavailableError } from "../../domain/errors.js";
-import type { DatabaseOptions } from "./database-options.js";
+import { connectTimeoutMs, type DatabaseOptions, poolSize } from "./database-options.js";
 import { loadDriver } from "./load-driver.js";
 import { type ErrorContext, mapDatabaseError } from "./map-database-error.js";
 import type { DatabaseUrl } from "./parse-database-url.js";
 import { retryLostTransaction, type TransactionProgress } from "./retry-lost-transaction.js";
+import { runTransaction } from "./run-transaction.js";
 import type {
   SqlDatabase,
   SqlExecutor,
@@ -32,7 +33,7 @@ interface CallbackConnection {
  */
 export function openMysql(url: DatabaseUrl, options: DatabaseOptions): SqlDatabase {
   const context: ErrorContext = { redactedUrl: url.redacted, secrets: url.secrets };
-  const maxOpen = options.maxOpenConn !== undefined && options.maxOpenConn > 0 ? options.maxOpenConn : 10;
+  const maxOpen = poolSize(options);
   const pool = loadDriver<typeof mysql>("mysql2/promise").createPool({
     uri: url.connection,
     connectionLimit: maxOpen,
@@ -40,7 +41,7 @@ export function openMysql(url: DatabaseUrl, options: DatabaseOptions): SqlDataba
     ...(options.connMaxLifetimeMs !== undefined && options.connMaxLifetimeMs > 0
       ? { idleTimeout: options.connMaxLifetimeMs }
       : {}),
-    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    connectTimeout: connectTimeoutMs(options),
     dateStrings: true,
     jsonStrings: true,
     supportBigNumbers: true,
@@ -79,21 +80,13 @@ export function openMysql(url: DatabaseUrl, options: DatabaseOptions): SqlDataba
     work: (tx: SqlExecutor) => Promise<T>,
     mode: TransactionMode,
     progress?: TransactionProgress,
-  ): Promise<T> => {
-    const executor = executorOf(connection);
-    await executor.exec(
+  ): Promise<T> =>
+    runTransaction(
+      executorOf(connection),
       mode === "read" ? "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY" : "START TRANSACTION",
+      work,
+      progress,
     );
-    try {
-      const result = await work(executor);
-      if (progress !== undefined) progress.committing = true;
-      await executor.exec("COMMIT");
-      return result;
-    } catch (error) {
-      await connection.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    }
-  };
   const withConnection = async <T>(
     work: (connection: mysql.PoolConnection) => Promise<T>,
     progress?: TransactionProgress,

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { UnavailableError } from "../../domain/errors.js";
-import type { DatabaseOptions } from "./database-options.js";
+import { connectTimeoutMs, type DatabaseOptions, poolSize } from "./database-options.js";
 import { loadDriver } from "./load-driver.js";
 import { type ErrorContext, mapDatabaseError } from "./map-database-error.js";
 import type { DatabaseUrl } from "./parse-database-url.js";
 import { retryLostTransaction, type TransactionProgress } from "./retry-lost-transaction.js";
+import { runTransaction } from "./run-transaction.js";
 import type {
   SqlDatabase,
   SqlExecutor,
@@ -43,12 +44,12 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
   const types = typeParsers(driver);
   const context: ErrorContext = { redactedUrl: url.redacted, secrets: url.secrets };
   const prepared = options.preparedStatements ?? true;
-  const maxOpen = options.maxOpenConn !== undefined && options.maxOpenConn > 0 ? options.maxOpenConn : 10;
+  const maxOpen = poolSize(options);
   const config: pg.PoolConfig = {
     connectionString: url.connection,
     types,
     max: maxOpen,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: connectTimeoutMs(options),
     ...(options.connMaxLifetimeMs !== undefined && options.connMaxLifetimeMs > 0
       ? { maxLifetimeSeconds: Math.max(1, Math.round(options.connMaxLifetimeMs / 1000)) }
       : {}),
@@ -83,19 +84,13 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
     work: (tx: SqlExecutor) => Promise<T>,
     mode: TransactionMode,
     progress?: TransactionProgress,
-  ): Promise<T> => {
-    const executor = executorOf(client);
-    await executor.exec(mode === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
-    try {
-      const result = await work(executor);
-      if (progress !== undefined) progress.committing = true;
-      await executor.exec("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    }
-  };
+  ): Promise<T> =>
+    runTransaction(
+      executorOf(client),
+      mode === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN",
+      work,
+      progress,
+    );
   const sessionOf = (client: pg.ClientBase): SqlSession => ({
     ...executorOf(client),
     transaction: (work, mode = "write") => transactionOn(client, work, mode),
@@ -133,7 +128,7 @@ export function openPostgres(url: DatabaseUrl, options: DatabaseOptions): SqlDat
   ): Promise<SqlListener> => {
     const client = new driver.Client({
       connectionString: url.connection,
-      connectionTimeoutMillis: config.connectionTimeoutMillis ?? 10_000,
+      connectionTimeoutMillis: connectTimeoutMs(options),
     });
     client.on("notification", (message) => {
       if (message.channel === channel) onNotify(message.payload ?? "");

@@ -36,7 +36,7 @@ export async function writeFlag(
     type,
     metadata,
   };
-  const createdAt = stored?.createdAt ?? context.now();
+  const createdAt = stored?.createdAt ?? now;
   if (stored === undefined) {
     await change(
       context,
@@ -194,13 +194,12 @@ async function writeRules(
   variantIds: ReadonlyMap<string, string>,
   liveVariants: ReadonlySet<string>,
 ): Promise<StoredRule[]> {
-  const served = stored;
   const result: StoredRule[] = [];
   for (const [index, rule] of desired.entries()) {
     const rank = index + 1;
     const keys = [...rule.segment.keys].sort(compare);
     const operator = rule.segment.operator;
-    const existing = served[index];
+    const existing = stored[index];
     const id = existing?.id ?? newId();
     if (existing === undefined) {
       await change(
@@ -263,7 +262,7 @@ async function writeRules(
     }
     result.push({ id, rank, segmentKeys: keys, operator, distributions });
   }
-  for (const rule of served.slice(desired.length)) {
+  for (const rule of stored.slice(desired.length)) {
     await change(context, "DELETE FROM rules WHERE id = ?", [rule.id]);
   }
   return result;

@@ -76,6 +76,11 @@ function common(dialect: MigrationDialect, create: (table: string) => string[]) 
 
 const noLock = async () => async () => undefined;
 
+/** golang-migrate's version table on PostgreSQL and MySQL. */
+const serverTable = (table: string) => [
+  `CREATE TABLE IF NOT EXISTS ${table} (version bigint not null primary key, dirty boolean not null)`,
+];
+
 /** The bookkeeping of `dialect`. */
 export function bookkeepingFor(dialect: MigrationDialect): Bookkeeping {
   switch (dialect) {
@@ -90,9 +95,7 @@ export function bookkeepingFor(dialect: MigrationDialect): Bookkeeping {
       };
     case "postgres":
       return {
-        ...common(dialect, (table) => [
-          `CREATE TABLE IF NOT EXISTS ${table} (version bigint not null primary key, dirty boolean not null)`,
-        ]),
+        ...common(dialect, serverTable),
         async lock(session, database) {
           const [row] = await session.query("SELECT current_schema() AS schema");
           const id = advisoryLockId(database, String(row?.schema ?? "public"), MIGRATIONS_TABLE);
@@ -104,9 +107,7 @@ export function bookkeepingFor(dialect: MigrationDialect): Bookkeeping {
       };
     case "mysql":
       return {
-        ...common(dialect, (table) => [
-          `CREATE TABLE IF NOT EXISTS ${table} (version bigint not null primary key, dirty boolean not null)`,
-        ]),
+        ...common(dialect, serverTable),
         async lock(session, database) {
           const id = advisoryLockId(`${database}:${MIGRATIONS_TABLE}`);
           const [row] = await session.query("SELECT GET_LOCK(?, 10) AS locked", [id]);
