@@ -650,7 +650,7 @@ describe("applyChange(): errors", () => {
     const rolloutError = throwsExactly(
       () => apply({ kind: "update-flag", namespaceKey: "team", flag: gate }),
       ValidationError,
-      'flag team/dark-mode rollout 2 references unknown segment "z"',
+      'flag team/dark-mode rule 2 references unknown segment "z"',
     );
     assert.deepEqual(paths(rolloutError.issues), ["flags[1].rollouts[1].segment"]);
   });
@@ -663,7 +663,7 @@ describe("applyChange(): errors", () => {
     throwsExactly(
       () => apply({ kind: "create-flag", namespaceKey: "team", flag }),
       ValidationError,
-      'flag team/gate rollout 1 references unknown segment "late" (it is defined in a later document, which the flag cannot see)',
+      'flag team/gate rule 1 references unknown segment "late" (it is defined in a later document, which the flag cannot see)',
     );
   });
 

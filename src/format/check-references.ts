@@ -1,6 +1,6 @@
 import { PreconditionError, ValidationError, type ValidationIssue } from "../domain/errors.js";
-import type { Flag } from "../domain/flag-state.js";
 import type { FeaturesDocument } from "./features-document.js";
+import { flagReferenceIssues } from "./flag-reference-issues.js";
 import { quoteValue } from "./quote-value.js";
 
 /**
@@ -61,53 +61,16 @@ export function checkFlagReferences(
     for (const segment of document.segments) visible.add(segment.key);
     document.flags.forEach((flag, index) => {
       if (flag.key === flagKey)
-        issues.push(...referenceIssues(flag, index, namespaceKey, visible, everywhere, file));
+        issues.push(
+          ...flagReferenceIssues(namespaceKey, flag, index, {
+            sees: (key) => visible.has(key),
+            later: (key) => everywhere.has(key),
+            file,
+          }),
+        );
     });
   }
   if (issues.length > 0) {
     throw new ValidationError(issues.map((issue) => issue.message).join("; "), { issues });
   }
-}
-
-function referenceIssues(
-  flag: Flag,
-  index: number,
-  namespaceKey: string,
-  visible: ReadonlySet<string>,
-  everywhere: ReadonlySet<string>,
-  file: string,
-): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  const prefix = `flag ${quoteValue(`${namespaceKey}/${flag.key}`, { quotes: false })}`;
-  const segments = (path: string, what: string, keys: readonly string[]): void => {
-    for (const key of keys) {
-      if (visible.has(key)) continue;
-      const later = everywhere.has(key)
-        ? " (it is defined in a later document, which the flag cannot see)"
-        : "";
-      issues.push({
-        path,
-        message: `${prefix} ${what} references unknown segment ${quoteValue(key)}${later}`,
-        file,
-      });
-    }
-  };
-  const variants = new Set(flag.variants.map((variant) => variant.key));
-  flag.rules.forEach((rule, ruleIndex) => {
-    const rulePath = `flags[${index}].rules[${ruleIndex}]`;
-    segments(`${rulePath}.segment`, `rule ${ruleIndex + 1}`, rule.segment.keys);
-    rule.distributions.forEach((distribution, distributionIndex) => {
-      if (variants.has(distribution.variant)) return;
-      issues.push({
-        path: `${rulePath}.distributions[${distributionIndex}].variant`,
-        message: `${prefix} rule ${ruleIndex + 1} references unknown variant ${quoteValue(distribution.variant)}`,
-        file,
-      });
-    });
-  });
-  flag.rollouts.forEach((rollout, rolloutIndex) => {
-    const keys = rollout.segment?.keys ?? [];
-    segments(`flags[${index}].rollouts[${rolloutIndex}].segment`, `rollout ${rolloutIndex + 1}`, keys);
-  });
-  return issues;
 }

@@ -1,10 +1,10 @@
 import type { ValidationIssue } from "../domain/errors.js";
 import { DEFAULT_NAMESPACE, type Flag, type Namespace, type Segment } from "../domain/flag-state.js";
 import type { FeaturesDocument, ParsedFile } from "./features-document.js";
+import { flagReferenceIssues } from "./flag-reference-issues.js";
 import type { FeaturesLimits } from "./limits.js";
 import { chainDigest, sha1Hex } from "./namespace-digest.js";
 import { parseFeatures, tooLarge } from "./parse-features.js";
-import { quoteValue } from "./quote-value.js";
 
 /** One namespace merged from every document that targets it. Maps keep first-definition order. */
 export interface LoadedNamespace {
@@ -167,48 +167,18 @@ function referenceIssues(
   file: string,
 ): ValidationIssue[] {
   if (referencesResolve(flag, segments)) return [];
-  const issues: ValidationIssue[] = [];
-  const flagPath = `flags[${index}]`;
-  /** The line of the first of `paths` the document knows; none for a document built in code (line 0). */
-  const lineOf = (paths: readonly string[]): number | undefined => {
-    for (const path of paths) {
-      const line = document.lines?.get(path);
-      if (line !== undefined) return line;
-    }
-    return document.line === 0 ? undefined : document.line;
-  };
-  const add = (path: string, message: string, linePaths: readonly string[] = [path]): void => {
-    const name = quoteValue(`${namespace}/${flag.key}`, { quotes: false });
-    issues.push({ path, message: `flag ${name} ${message}`, file, line: lineOf(linePaths) });
-  };
-  const unknownSegments = (path: string, keys: readonly string[], rank: number): void => {
-    keys.forEach((key, keyIndex) => {
-      if (segments.has(key)) return;
-      const linePaths = [`${path}.keys[${keyIndex}]`, `${path}.key`, path];
-      add(path, `rule ${rank} references unknown segment ${quoteValue(key)}`, linePaths);
-    });
-  };
-  const variants = new Set(flag.variants.map((variant) => variant.key));
-  flag.rules.forEach((rule, ruleIndex) => {
-    const rulePath = `${flagPath}.rules[${ruleIndex}]`;
-    unknownSegments(`${rulePath}.segment`, rule.segment.keys, ruleIndex + 1);
-    rule.distributions.forEach((distribution, distributionIndex) => {
-      if (!variants.has(distribution.variant)) {
-        add(
-          `${rulePath}.distributions[${distributionIndex}].variant`,
-          `rule ${ruleIndex + 1} references unknown variant ${quoteValue(distribution.variant)}`,
-        );
+  return flagReferenceIssues(namespace, flag, index, {
+    sees: (key) => segments.has(key),
+    file,
+    // The line of the first path the document knows; none for a document built in code (line 0).
+    lineOf: (paths) => {
+      for (const path of paths) {
+        const line = document.lines?.get(path);
+        if (line !== undefined) return line;
       }
-    });
+      return document.line === 0 ? undefined : document.line;
+    },
   });
-  flag.rollouts.forEach((rollout, rolloutIndex) => {
-    unknownSegments(
-      `${flagPath}.rollouts[${rolloutIndex}].segment`,
-      rollout.segment?.keys ?? [],
-      rolloutIndex + 1,
-    );
-  });
-  return issues;
 }
 
 /** Whether every segment and variant a flag references is there: the common case, checked without allocating. */
