@@ -4,48 +4,13 @@
  * database to sit in front of warned about.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import { configProblems, useConfigTextLoader } from "../../test/helpers/load-config-text.js";
 import type { CacheConfig } from "./cache-schema.js";
 import { DEFAULT_CONFIG } from "./config.js";
-import { ConfigError } from "./config-error.js";
-import { type LoadedConfig, loadConfig } from "./load-config.js";
 
-let dir: string;
-let files = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pennant-cache-config-"));
-});
-after(() => rm(dir, { recursive: true, force: true }));
-
-async function load(text: string | undefined, env: Record<string, string> = {}): Promise<LoadedConfig> {
-  let configPath: string | undefined;
-  if (text !== undefined) {
-    files += 1;
-    configPath = join(dir, `config-${files}.yml`);
-    await writeFile(configPath, text);
-  }
-  return loadConfig({
-    env,
-    defaultPaths: [],
-    userConfigDir: "/home/u/.config",
-    fileExists: () => false,
-    ...(configPath === undefined ? {} : { configPath }),
-  });
-}
-
-/** The problems of a load that must fail, as `path: message`. */
-async function problems(loading: Promise<LoadedConfig>): Promise<string[]> {
-  try {
-    await loading;
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.issues.map((issue) => `${issue.path}: ${issue.message}`).sort();
-  }
-  assert.fail("expected the configuration to be refused");
-}
+const configs = useConfigTextLoader("pennant-cache-config-");
+const { load } = configs;
 
 /** A v2 file with one database storage and its environment. */
 const V2_DATABASE =
@@ -53,25 +18,8 @@ const V2_DATABASE =
 /** A v1 file on a database. */
 const V1_DATABASE = "db:\n  url: file:/tmp/flags.db\n";
 
-const DEFAULT_CACHE: CacheConfig = {
-  enabled: false,
-  backend: "memory",
-  ttl: 60_000,
-  memory: { evictionInterval: 300_000 },
-  redis: {
-    host: "localhost",
-    port: 6379,
-    db: 0,
-    prefix: "flipt",
-    requireTls: false,
-    insecureSkipTls: false,
-    poolSize: 0,
-    minIdleConn: 0,
-    connMaxIdleTime: 0,
-    netTimeout: 0,
-    mode: "single",
-  },
-};
+/** Flipt v1's cache defaults: load-config.test.ts pins every value of DEFAULT_CONFIG. */
+const DEFAULT_CACHE: CacheConfig = DEFAULT_CONFIG.cache;
 
 /** Every key of a full section, as YAML under `cache:`, and what it decodes to. */
 const FULL_SECTION = `cache:
@@ -122,7 +70,6 @@ const FULL_CACHE: CacheConfig = {
 
 describe("cache", () => {
   it("has Flipt v1's defaults, in a v2 and in a v1 configuration", async () => {
-    assert.deepEqual(DEFAULT_CONFIG.cache, DEFAULT_CACHE);
     assert.deepEqual((await load(V2_DATABASE)).config.cache, DEFAULT_CACHE);
     assert.deepEqual((await load(V1_DATABASE)).config.cache, DEFAULT_CACHE);
   });
@@ -226,10 +173,10 @@ describe("cache", () => {
     const expected = [
       "cache.redis.mode: Redis cluster mode is not supported: use a single Redis server (mode: single)",
     ];
-    assert.deepEqual(await problems(load(V2_DATABASE + cluster)), expected);
-    assert.deepEqual(await problems(load(V1_DATABASE + cluster)), expected);
+    assert.deepEqual(await configProblems(load(V2_DATABASE + cluster)), expected);
+    assert.deepEqual(await configProblems(load(V1_DATABASE + cluster)), expected);
     assert.deepEqual(
-      await problems(
+      await configProblems(
         load(V1_DATABASE, {
           FLIPT_CACHE_ENABLED: "true",
           FLIPT_CACHE_BACKEND: "redis",
@@ -247,14 +194,14 @@ describe("cache", () => {
     ]) {
       assert.equal((await load(V1_DATABASE + section)).config.cache.redis.mode, "cluster", section);
     }
-    assert.deepEqual(await problems(load(`${V1_DATABASE}cache:\n  redis:\n    mode: sentinel\n`)), [
+    assert.deepEqual(await configProblems(load(`${V1_DATABASE}cache:\n  redis:\n    mode: sentinel\n`)), [
       'cache.redis.mode: must be one of "single", "cluster", got "sentinel"',
     ]);
   });
 
   it("refuses both CA keys when the Redis cache is on (as Flipt v1), without showing the PEM text", async () => {
     const both = `cache:\n  enabled: true\n  backend: redis\n  redis:\n    ca_cert_path: /ca.pem\n    ca_cert_bytes: SECRET-PEM\n`;
-    const found = await problems(load(V2_DATABASE + both));
+    const found = await configProblems(load(V2_DATABASE + both));
     assert.deepEqual(found, ["cache.redis: ca_cert_path and ca_cert_bytes are mutually exclusive"]);
     assert.doesNotMatch(found.join("\n"), /SECRET-PEM/);
     // Off, or on with memory: not checked, as in Flipt v1.

@@ -3,43 +3,11 @@
  * by default, no directories and none of git's keys.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { ConfigError } from "./config-error.js";
-import { type LoadedConfig, loadConfig } from "./load-config.js";
+import { describe, it } from "node:test";
+import { configProblems, useConfigTextLoader } from "../../test/helpers/load-config-text.js";
 
-let dir: string;
-let files = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pennant-database-config-"));
-});
-after(() => rm(dir, { recursive: true, force: true }));
-
-async function load(text: string, env: Record<string, string> = {}): Promise<LoadedConfig> {
-  files += 1;
-  const configPath = join(dir, `config-${files}.yml`);
-  await writeFile(configPath, text);
-  return loadConfig({
-    env,
-    configPath,
-    defaultPaths: [],
-    userConfigDir: "/home/u/.config",
-    fileExists: () => false,
-  });
-}
-
-/** The problems of a load that must fail, without where each value came from. */
-async function problems(loading: Promise<LoadedConfig>): Promise<string[]> {
-  try {
-    await loading;
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.issues.map((issue) => `${issue.path}: ${issue.message}`).sort();
-  }
-  assert.fail("expected the configuration to be refused");
-}
+const configs = useConfigTextLoader("pennant-database-config-");
+const { load } = configs;
 
 const ONE_ENVIRONMENT = "environments:\n  production:\n    storage: flags\n";
 
@@ -104,7 +72,7 @@ describe("a database storage", () => {
   });
 
   it("needs protocol, host and name without a url, and hides the password", async () => {
-    const found = await problems(
+    const found = await configProblems(
       load(
         `storage:\n  flags:\n    backend:\n      type: database\n      password: hunter2\n${ONE_ENVIRONMENT}`,
       ),
@@ -118,7 +86,7 @@ describe("a database storage", () => {
   });
 
   it("refuses git's keys, naming each", async () => {
-    const found = await problems(
+    const found = await configProblems(
       load(`storage:
   flags:
     backend:
@@ -143,7 +111,7 @@ ${ONE_ENVIRONMENT}`),
   });
 
   it("has no directories: an environment naming one is refused, naming the key", async () => {
-    const found = await problems(
+    const found = await configProblems(
       load(
         "storage:\n  flags:\n    backend:\n      type: database\n      url: file:/tmp/f.db\nenvironments:\n  production:\n    storage: flags\n    directory: prod\n",
       ),
@@ -154,7 +122,7 @@ ${ONE_ENVIRONMENT}`),
   });
 
   it("serves one environment: two on the same database are refused", async () => {
-    const found = await problems(
+    const found = await configProblems(
       load(
         "storage:\n  flags:\n    backend:\n      type: database\n      url: file:/tmp/f.db\nenvironments:\n  a:\n    storage: flags\n    default: true\n  b:\n    storage: flags\n",
       ),

@@ -4,51 +4,12 @@
  * environment `default`. Errors name v1's keys, and never show a password.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import { configProblemLines, useConfigTextLoader } from "../../test/helpers/load-config-text.js";
 import { DEFAULT_CONFIG } from "./config.js";
-import { ConfigError } from "./config-error.js";
-import { type LoadConfigOptions, type LoadedConfig, loadConfig } from "./load-config.js";
 
-type Env = Record<string, string | undefined>;
-
-let dir: string;
-let files = 0;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "pennant-v1-config-"));
-});
-after(() => rm(dir, { recursive: true, force: true }));
-
-/** Loads with no default files, a user config dir of `/home/u/.config` and no `/var/opt/flipt`. */
-async function load(text: string | undefined, env: Env = {}, options: Partial<LoadConfigOptions> = {}) {
-  let configPath: string | undefined;
-  if (text !== undefined) {
-    files += 1;
-    configPath = join(dir, `config-${files}.yml`);
-    await writeFile(configPath, text);
-  }
-  return loadConfig({
-    env,
-    defaultPaths: [],
-    userConfigDir: "/home/u/.config",
-    fileExists: () => false,
-    ...(configPath === undefined ? {} : { configPath }),
-    ...options,
-  });
-}
-
-/** The formatted problems of a load that must fail. */
-async function problems(loading: Promise<LoadedConfig>): Promise<string[]> {
-  try {
-    await loading;
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error));
-    return error.message.split("\n").slice(1);
-  }
-  assert.fail("expected the configuration to be refused");
-}
+const configs = useConfigTextLoader("pennant-v1-config-");
+const { load } = configs;
 
 const SIGNATURE = { name: "flipt", email: "flipt[bot]@noreply.flipt.io", enabled: false, type: "gpg" };
 
@@ -97,7 +58,7 @@ describe("a Flipt v1 configuration", () => {
     });
 
     it("refuses a file that mixes both, naming the keys", async () => {
-      assert.deepEqual(await problems(load("db:\n  url: file:/x.db\nenvironments:\n  a: {}\n")), [
+      assert.deepEqual(await configProblemLines(load("db:\n  url: file:/x.db\nenvironments:\n  a: {}\n")), [
         'the file mixes Flipt v1 configuration (db) with v2 configuration (environments): write it in one of the two (see docs/configuration.md, "Flipt v1 configuration files")',
       ]);
     });
@@ -178,13 +139,13 @@ describe("a Flipt v1 configuration", () => {
     });
 
     it("requires protocol, host and name when url is not set, never showing the password", async () => {
-      const found = await problems(load("db:\n  user: flipt\n  password: hunter2\n  port: 5432\n"));
+      const found = await configProblemLines(load("db:\n  user: flipt\n  password: hunter2\n  port: 5432\n"));
       assert.deepEqual(found.sort(), [
         "db.host: is required when url is not set",
         "db.name: is required when url is not set",
         "db.protocol: is required when url is not set",
       ]);
-      const bad = await problems(
+      const bad = await configProblemLines(
         load(undefined, {
           FLIPT_DB_PROTOCOL: "oracle",
           FLIPT_DB_URL: `\${secret:vault:x}`,
@@ -196,7 +157,7 @@ describe("a Flipt v1 configuration", () => {
         bad.join("\n"),
         /db\.port: must be an integer between 0 and 65535, got "x" \(from FLIPT_DB_PORT\)/,
       );
-      const secret = await problems(load("db:\n  url: [postgres://u:hunter2@h/d]\n"));
+      const secret = await configProblemLines(load("db:\n  url: [postgres://u:hunter2@h/d]\n"));
       assert.equal(secret.length, 1);
       assert.match(secret[0] ?? "", /^db\.url: must be a string, got a list \(from .*config-\d+\.yml:2:3\)$/);
       assert.doesNotMatch(secret.join("\n"), /hunter2/);
@@ -277,7 +238,7 @@ describe("a Flipt v1 configuration", () => {
     });
 
     it("type git reports v1's rules under v1's keys", async () => {
-      const found = await problems(
+      const found = await configProblemLines(
         load(
           "storage:\n  type: git\n  git:\n    directory: ../up\n    authentication:\n      ssh:\n        user: me\n",
         ),
@@ -300,7 +261,9 @@ describe("a Flipt v1 configuration", () => {
       });
       assert.equal(writable.config.storage.default?.readOnly, false);
       assert.deepEqual(
-        await problems(load(undefined, { FLIPT_STORAGE_TYPE: "local", FLIPT_STORAGE_READ_ONLY: "false" })),
+        await configProblemLines(
+          load(undefined, { FLIPT_STORAGE_TYPE: "local", FLIPT_STORAGE_READ_ONLY: "false" }),
+        ),
         [
           'storage.read_only: setting read only mode is only supported with database storage (storage.type is "local", which is always read-only) (from FLIPT_STORAGE_READ_ONLY)',
         ],
@@ -309,17 +272,19 @@ describe("a Flipt v1 configuration", () => {
 
     it("types object and oci are refused, naming storage.type", async () => {
       assert.deepEqual(
-        await problems(load("storage:\n  type: object\n  object:\n    type: s3\n    s3:\n      bucket: b\n")),
+        await configProblemLines(
+          load("storage:\n  type: object\n  object:\n    type: s3\n    s3:\n      bucket: b\n"),
+        ),
         [
-          `storage.type: "object" (Flipt v1's object store storage) is not supported by Pennant yet: use database, local or git (from ${join(dir, `config-${files}.yml`)}:2:3)`,
+          `storage.type: "object" (Flipt v1's object store storage) is not supported by Pennant yet: use database, local or git (from ${configs.lastPath()}:2:3)`,
         ],
       );
       assert.match(
-        (await problems(load(undefined, { FLIPT_STORAGE_TYPE: "oci" })))[0] ?? "",
+        (await configProblemLines(load(undefined, { FLIPT_STORAGE_TYPE: "oci" })))[0] ?? "",
         /^storage\.type: "oci" \(Flipt v1's OCI bundle storage\) is not supported by Pennant yet/,
       );
       assert.match(
-        (await problems(load("storage:\n  type: s3\n")))[0] ?? "",
+        (await configProblemLines(load("storage:\n  type: s3\n")))[0] ?? "",
         /^storage\.type: must be one of "database", "local", "git", "object", "oci", got "s3"/,
       );
     });

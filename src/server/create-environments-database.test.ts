@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import pg from "pg";
 import { pino } from "pino";
+import { useConfigTextLoader } from "../../test/helpers/load-config-text.js";
 import { createTestDatabase, withTestDatabase } from "../../test/helpers/test-databases.js";
+import { waitFor } from "../../test/helpers/wait-for.js";
 import { ConfigError } from "../config/config-error.js";
-import { loadConfig } from "../config/load-config.js";
 import { PreconditionError, UnavailableError } from "../domain/errors.js";
 import { migrateDatabase } from "../storage/database/migrations/migrate-database.js";
 import { readMigrationStatus } from "../storage/database/migrations/read-migration-status.js";
@@ -24,16 +25,11 @@ import { createEnvironments } from "./create-environments.js";
 const git = createGitRunner({ PATH: "/usr/local/bin:/usr/bin:/bin" });
 const silent = pino({ level: "silent" });
 
-const configFor = async (env: Record<string, string>, text?: string) => {
-  let configPath: string | undefined;
-  if (text !== undefined) {
-    const dir = await mkdtemp(join(tmpdir(), "pennant-create-db-"));
-    configPath = join(dir, "config.yml");
-    await writeFile(configPath, text);
-  }
-  return (await loadConfig({ env, defaultPaths: [], ...(configPath === undefined ? {} : { configPath }) }))
-    .config;
-};
+const configs = useConfigTextLoader("pennant-create-db-");
+
+/** The configuration of `env` and, when given, of a `--config` file of `text`. */
+const configFor = async (env: Record<string, string>, text?: string) =>
+  (await configs.load(text, env)).config;
 
 /** Connections open to the PostgreSQL database at `url`, from anyone but the asking session. */
 async function connectionsTo(url: string): Promise<number> {
@@ -47,6 +43,14 @@ async function connectionsTo(url: string): Promise<number> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Waits until no connection to the PostgreSQL database at `url` is left: a backend goes away a moment after its
+ * client closed the connection, so the count is not 0 at once.
+ */
+function noConnectionsTo(url: string, what: string): Promise<true> {
+  return waitFor(async () => ((await connectionsTo(url)) === 0 ? true : undefined), { what });
 }
 
 /** Whether the database at `url` has every migration applied. */
@@ -84,7 +88,7 @@ describe("createEnvironments() on a database storage", () => {
       } finally {
         await created.close();
       }
-      assert.equal(await connectionsTo(database.url), 0, "close() closes the database's connections");
+      await noConnectionsTo(database.url, "close() closing the database's connections");
       assert.equal(await upToDate(database.url), true);
     });
   });
@@ -170,7 +174,7 @@ describe("createEnvironments() on a database storage", () => {
         FLIPT_ENVIRONMENTS_B_STORAGE: "disk",
       });
       await rejection(createEnvironments(config, git, silent));
-      assert.equal(await connectionsTo(database.url), 0, "the database opened first is closed again");
+      await noConnectionsTo(database.url, "the database opened first closed again");
     } finally {
       await database.drop();
       await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { withTestDatabase } from "../../test/helpers/test-databases.js";
+import { waitFor } from "../../test/helpers/wait-for.js";
 import { ValidationError } from "../domain/errors.js";
 import type { Flag } from "../domain/flag-state.js";
 import { encodeDocumentsText } from "../format/encode-documents.js";
@@ -50,8 +51,8 @@ function gatedSource(state: () => SourceState) {
     reads: () => reads,
     /** Lets the oldest waiting read finish; resolves once one was waiting. */
     async release(): Promise<void> {
-      while (waiting.length === 0) await new Promise((resolve) => setImmediate(resolve));
-      waiting.shift()?.();
+      const finish = await waitFor(() => waiting.shift(), { intervalMs: 1, what: "a read waiting" });
+      finish();
     },
   };
 }
@@ -79,7 +80,7 @@ describe("LiveSnapshot", () => {
 
     const running = snapshot.reload();
     // Wait until the load is reading: asks from now on cannot join it.
-    while (gate.reads() < 2) await new Promise((resolve) => setImmediate(resolve));
+    await waitFor(() => (gate.reads() >= 2 ? true : undefined), { intervalMs: 1, what: "the load reading" });
     files = [...files, { path: "b.features.yaml", bytes: FLAG_B }];
     const second = snapshot.reload();
     const third = snapshot.reload();

@@ -1,16 +1,16 @@
 /**
- * A Redis server of a test's own, for tests that stop, kill and restart the server or need a password or TLS (the
- * shared one on 6379 serves other tests and is never stopped or flushed). It runs `redis-server` (from PATH, or
+ * A Redis server of a test's own, which it may stop, kill, freeze and restart, with a password or TLS: every test
+ * that needs Redis starts one (none relies on a server already running). It runs `redis-server` (from PATH, or
  * `PENNANT_TEST_REDIS_SERVER`) on a free 127.0.0.1 port with no persistence and its files in a temporary
  * directory; with `tls`, it listens with TLS only, on a one-day self-signed certificate that is its own CA, and does
  * not ask clients for certificates. The port stays the same across restarts, so a client can reconnect.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { freePort } from "./free-port.js";
 import { createSelfSignedCert } from "./self-signed-cert.js";
 
 export interface PrivateRedisOptions {
@@ -48,15 +48,6 @@ export interface PrivateRedis {
 
 /** How long a start may take before the test fails. */
 const START_TIMEOUT_MS = 10_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 /** Creates a server, started unless `started: false`. */
 export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {

@@ -1,8 +1,8 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
+import { freePort } from "./free-port.js";
 
 /** Where Debian's sshd lives; the tests that need it skip when it is missing. */
 export const SSHD_PATH = "/usr/sbin/sshd";
@@ -50,19 +50,6 @@ export async function generateSshKey(path: string, passphrase = ""): Promise<str
   // Test keys only: a passphrase on the command line is fine here, never in src/.
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "pennant-test", "-f", path]);
   return (await readFile(`${path}.pub`, "utf8")).trim();
-}
-
-/** Finds a port that is free right now by binding port 0 and letting it go. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port assigned");
-  return address.port;
 }
 
 /**

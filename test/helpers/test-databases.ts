@@ -24,7 +24,7 @@ export interface TestDatabase {
 }
 
 const POSTGRES_ADMIN = process.env.PENNANT_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const MYSQL_ADMIN = process.env.PENNANT_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+export const MYSQL_ADMIN = process.env.PENNANT_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 
 /** The kinds the database tests run on: every dialect, libSQL files and CockroachDB's scheme included. */
 export const TEST_DATABASE_KINDS: readonly TestDatabaseKind[] = [

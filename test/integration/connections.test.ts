@@ -20,7 +20,7 @@ import { flagFile } from "../helpers/outside-remote.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
-import { waitFor } from "../helpers/wait-for.js";
+import { waitFor, within } from "../helpers/wait-for.js";
 
 const TOKEN = "connections-token-5d81c0";
 const HEADER_TIMEOUT_MS = 1000;
@@ -95,19 +95,6 @@ after(async () => {
   await server.killHard();
   await repo.remove();
 });
-
-/** `promise`, or a failure naming `what` once DEADLINE_MS have passed: a limit not enforced fails, never hangs. */
-async function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${DEADLINE_MS} ms`)), DEADLINE_MS);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** GET /health on a fresh HTTP/1.1 connection from `localAddress`: the status. */
 function health(localAddress: string): Promise<number> {
@@ -256,14 +243,14 @@ describe("connections (issue 14)", () => {
     // Within the limit: the whole request, byte by byte, in about a third of the timeout.
     const patient = await rawConnect(httpPort, "127.0.0.11");
     await dribble(patient, [...request], Math.floor(HEADER_TIMEOUT_MS / 3 / request.length));
-    await within(patient.closed, "the answer to a patient request");
+    await within(patient.closed, DEADLINE_MS, "the answer to a patient request");
     assert.match(patient.text(), /^HTTP\/1\.1 200 /);
 
     // Past it: a slowloris that never ends its headers.
     const slow = await rawConnect(httpPort, "127.0.0.11");
     const pieces = [..."GET /health HTTP/1.1\r\nHost: pennant\r\nX-Pad: ", ..."a".repeat(1000)];
     void dribble(slow, pieces, 20);
-    const elapsed = await within(slow.closed, "the slowloris to be cut");
+    const elapsed = await within(slow.closed, DEADLINE_MS, "the slowloris to be cut");
     assert.match(slow.text(), /^HTTP\/1\.1 408 /);
     assert.ok(elapsed >= HEADER_TIMEOUT_MS - 50, `cut after ${elapsed} ms, before the header timeout`);
   });
@@ -283,7 +270,7 @@ describe("connections (issue 14)", () => {
     const slow = await rawConnect(httpPort, "127.0.0.12");
     slow.socket.write(head(100));
     void dribble(slow, [..."x".repeat(100)], 100);
-    const elapsed = await within(slow.closed, "the slow body to be cut");
+    const elapsed = await within(slow.closed, DEADLINE_MS, "the slow body to be cut");
     assert.match(slow.text(), /^HTTP\/1\.1 408 /);
     assert.ok(elapsed >= REQUEST_TIMEOUT_MS - 50, `cut after ${elapsed} ms, before the request timeout`);
   });
@@ -294,7 +281,7 @@ describe("connections (issue 14)", () => {
     keepAlive.socket.write("GET /health HTTP/1.1\r\nHost: pennant\r\n\r\n");
     await waitFor(() => (keepAlive.text().includes("\r\n\r\n") ? true : undefined), { what: "an answer" });
     const keepAliveClosed =
-      (await within(keepAlive.closed, "the idle keep-alive connection to be closed")) -
+      (await within(keepAlive.closed, DEADLINE_MS, "the idle keep-alive connection to be closed")) -
       (keepAlive.lastDataAt() - keepAlive.start);
     assert.ok(keepAliveClosed >= IDLE_TIMEOUT_MS - 50, `keep-alive closed after ${keepAliveClosed} ms idle`);
 
@@ -327,13 +314,20 @@ describe("connections (issue 14)", () => {
       assert.equal(h1Stream.statusCode, 200);
       h1Stream.resume();
 
-      assert.equal(await within(goaway, "GOAWAY on the idle session"), http2.constants.NGHTTP2_NO_ERROR);
-      const elapsed = await within(idleClosed, "the idle session to close");
+      assert.equal(
+        await within(goaway, DEADLINE_MS, "GOAWAY on the idle session"),
+        http2.constants.NGHTTP2_NO_ERROR,
+      );
+      const elapsed = await within(idleClosed, DEADLINE_MS, "the idle session to close");
       assert.ok(elapsed >= IDLE_TIMEOUT_MS - 50, `idle session closed after ${elapsed} ms`);
 
       // A witness opened now is closed one idle timeout later: by then the busy session has been open for two.
       const witness = await h2Connect(port, address);
-      await within(new Promise((resolve) => witness.once("close", resolve)), "the witness to close");
+      await within(
+        new Promise((resolve) => witness.once("close", resolve)),
+        DEADLINE_MS,
+        "the witness to close",
+      );
       assert.equal(busy.closed || busy.destroyed, false, "the session with an open stream was closed");
       assert.equal(stream.closed, false, "the open stream was cut");
       assert.equal(h1Stream.destroyed, false, "the HTTP/1.1 stream was cut");
@@ -341,7 +335,11 @@ describe("connections (issue 14)", () => {
       // Once its stream ends, the busy session goes idle and is closed too.
       stream.close();
       h1Stream.destroy();
-      await within(new Promise((resolve) => busy.once("close", resolve)), "the busy session to close");
+      await within(
+        new Promise((resolve) => busy.once("close", resolve)),
+        DEADLINE_MS,
+        "the busy session to close",
+      );
     };
     // Both ports at once.
     await Promise.all([idleCheck(httpPort, "127.0.0.13"), idleCheck(grpcPort, "127.0.0.23")]);
@@ -358,7 +356,7 @@ describe("connections (issue 14)", () => {
       const closed = new Promise<number>((resolve) =>
         session.once("close", () => resolve(performance.now() - started)),
       );
-      const elapsed = await within(closed, "the idle gRPC session to close");
+      const elapsed = await within(closed, DEADLINE_MS, "the idle gRPC session to close");
       assert.ok(elapsed >= 300 - 50, `closed after ${elapsed} ms, before the idle time`);
     } finally {
       await flipt.stop();
@@ -443,7 +441,11 @@ describe("connections (issue 14)", () => {
       grpcCall(burstSession, "/flipt.evaluation.EvaluationService/Boolean"),
     );
     const burstEnds = burst.map(ending);
-    const reset = await within(Promise.all(burstEnds.slice(HALF_OPEN)), "the burst to be trimmed");
+    const reset = await within(
+      Promise.all(burstEnds.slice(HALF_OPEN)),
+      DEADLINE_MS,
+      "the burst to be trimmed",
+    );
     assert.deepEqual(
       reset.map((end) => end.rstCode),
       burst.slice(HALF_OPEN).map(() => NGHTTP2_REFUSED_STREAM),
@@ -451,7 +453,7 @@ describe("connections (issue 14)", () => {
     assert.ok(burst.slice(0, HALF_OPEN).every((stream) => !stream.closed));
 
     // Past limits.request_timeout, the held requests are cut; the reflection stream still answers.
-    const cut = await within(Promise.all(heldEnds), "the held requests to be cut");
+    const cut = await within(Promise.all(heldEnds), DEADLINE_MS, "the held requests to be cut");
     const elapsed = performance.now() - heldAt;
     assert.deepEqual(
       cut.map((end) => end.rstCode),
@@ -463,7 +465,7 @@ describe("connections (issue 14)", () => {
     reflection.write(listServices);
     await waitFor(() => (answers.length > before ? true : undefined), { what: "a second reflection answer" });
     reflection.end();
-    await within(Promise.all(burstEnds.slice(0, HALF_OPEN)), "the rest of the burst to be cut");
+    await within(Promise.all(burstEnds.slice(0, HALF_OPEN)), DEADLINE_MS, "the rest of the burst to be cut");
   });
 
   it("holds limits.max_connections_per_client across both ports, and lets other addresses and freed slots in", async () => {
@@ -503,6 +505,7 @@ describe("connections (issue 14)", () => {
       socket.on("connect", () => socket.write("GET /health HTTP/1.1\r\nHost: pennant\r\n\r\n"));
       await within(
         new Promise((resolve) => socket.once("close", resolve)),
+        DEADLINE_MS,
         "the connection over the limit to be reset",
       );
       assert.equal(received, "");

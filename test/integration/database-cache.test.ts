@@ -14,16 +14,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { booleanFlag } from "../helpers/flag-payloads.js";
+import { restJson, writeResource } from "../helpers/rest-json.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { waitFor } from "../helpers/wait-for.js";
-
-const FLAG = (key: string, enabled: boolean) => ({
-  "@type": "flipt.core.Flag",
-  key,
-  name: key,
-  type: "BOOLEAN_FLAG_TYPE",
-  enabled,
-});
 
 /** The value of the series `name{labels}` in a scrape; 0 when it is not there. */
 function metric(text: string, name: string, labels = ""): number {
@@ -49,29 +43,34 @@ async function counts(server: PennantProcess): Promise<Counts> {
 }
 
 async function evaluate(server: PennantProcess, namespaceKey: string, flagKey: string): Promise<boolean> {
-  const response = await fetch(`${server.httpUrl}/evaluate/v1/boolean`, {
-    method: "POST",
-    body: JSON.stringify({ namespaceKey, flagKey, entityId: "u1", context: {} }),
+  const answer = await restJson(server, "POST", "/evaluate/v1/boolean", {
+    namespaceKey,
+    flagKey,
+    entityId: "u1",
+    context: {},
   });
-  const body = (await response.json()) as { enabled?: boolean; message?: string };
-  assert.equal(response.status, 200, body.message);
-  return body.enabled === true;
+  assert.equal(answer.status, 200, String(answer.body.message));
+  return answer.body.enabled === true;
 }
 
-async function write(server: PennantProcess, namespaceKey: string, payload: object, method = "POST") {
-  const response = await fetch(
-    `${server.httpUrl}/api/v2/environments/default/namespaces/${namespaceKey}/resources`,
-    { method, body: JSON.stringify({ key: (payload as { key: string }).key, payload }) },
-  );
-  assert.equal(response.status, 200, await response.text());
+/** Writes boolean flag `key` as `enabled` to `namespace`, failing unless the write is accepted. */
+async function writeFlag(
+  server: PennantProcess,
+  namespace: string,
+  key: string,
+  enabled: boolean,
+  method: "POST" | "PUT" = "POST",
+) {
+  const written = await writeResource(server, method, booleanFlag(key, { enabled }), { namespace });
+  assert.equal(written.status, 200, JSON.stringify(written.body));
 }
 
 async function createNamespace(server: PennantProcess, key: string): Promise<void> {
-  const response = await fetch(`${server.httpUrl}/api/v2/environments/default/namespaces`, {
-    method: "POST",
-    body: JSON.stringify({ key, name: key }),
+  const created = await restJson(server, "POST", "/api/v2/environments/default/namespaces", {
+    key,
+    name: key,
   });
-  assert.equal(response.status, 200, await response.text());
+  assert.equal(created.status, 200, JSON.stringify(created.body));
 }
 
 function databaseEnv(root: string, extra: Record<string, string>): Record<string, string> {
@@ -92,8 +91,8 @@ describe("the memory cache in front of a database storage", () => {
       databaseEnv(root, { FLIPT_CACHE_ENABLED: "true", FLIPT_CACHE_TTL: "1h" }),
     );
     await createNamespace(server, "team");
-    await write(server, "default", FLAG("beta", true));
-    await write(server, "team", FLAG("gamma", false));
+    await writeFlag(server, "default", "beta", true);
+    await writeFlag(server, "team", "gamma", false);
     // Fill both namespaces' entries.
     await evaluate(server, "default", "beta");
     await evaluate(server, "team", "gamma");
@@ -122,7 +121,7 @@ describe("the memory cache in front of a database storage", () => {
 
   it("purges what a write changed: the next evaluation there is a miss that reads the database", async () => {
     const before = await counts(server);
-    await write(server, "team", FLAG("gamma", true), "PUT");
+    await writeFlag(server, "team", "gamma", true, "PUT");
     const written = await counts(server);
     assert.ok(written.queries > before.queries, "the write ran its transaction");
     // The namespace the write did not touch is still held.
@@ -151,7 +150,7 @@ describe("cache.ttl and cache.memory.eviction_interval", () => {
         FLIPT_CACHE_MEMORY_EVICTION_INTERVAL: "1s",
       }),
     );
-    await write(server, "default", FLAG("beta", true));
+    await writeFlag(server, "default", "beta", true);
   });
   after(async () => {
     await server?.killHard();
@@ -181,7 +180,7 @@ describe("a database storage without the cache", () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "pennant-database-nocache-"));
     server = await startPennantProcess(databaseEnv(root, {}));
-    await write(server, "default", FLAG("beta", true));
+    await writeFlag(server, "default", "beta", true);
   });
   after(async () => {
     await server?.killHard();

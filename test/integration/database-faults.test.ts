@@ -25,12 +25,12 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { EvaluationService } from "../../src/gen/flipt/evaluation/evaluation_pb.js";
+import { betaFlag, booleanFlag, COLOR_FLAG, PRO_SEGMENT } from "../helpers/flag-payloads.js";
 import { type PrivatePostgres, startPrivatePostgres } from "../helpers/private-postgres.js";
+import { type JsonAnswer, resourcesPath, restJson, writeResource } from "../helpers/rest-json.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/test-databases.js";
+import { createTestDatabase, MYSQL_ADMIN, type TestDatabase } from "../helpers/test-databases.js";
 import { waitFor } from "../helpers/wait-for.js";
-
-const MYSQL_ADMIN = process.env.PENNANT_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 
 /** How long recovery may take before the test fails: generous, as this is not a timing test. */
 const RECOVERY_DEADLINE_MS = 20_000;
@@ -38,74 +38,21 @@ const RECOVERY_DEADLINE_MS = 20_000;
 /** How many times Pennant's connections are cut while the load runs. */
 const CUT_ROUNDS = 3;
 
-const SEGMENT = {
-  "@type": "flipt.core.Segment",
-  key: "pro",
-  name: "Pro",
-  matchType: "ALL_MATCH_TYPE",
-  constraints: [{ type: "STRING_COMPARISON_TYPE", property: "plan", operator: "eq", value: "pro" }],
-};
-const COLOR = {
-  "@type": "flipt.core.Flag",
-  key: "color",
-  name: "Color",
-  type: "VARIANT_FLAG_TYPE",
-  enabled: true,
-  variants: [
-    { key: "gray", name: "Gray" },
-    { key: "blue", name: "Blue" },
-  ],
-  defaultVariant: "gray",
-  rules: [{ segments: ["pro"], distributions: [{ variant: "blue", rollout: 100 }] }],
-};
-const BETA = {
-  "@type": "flipt.core.Flag",
-  key: "beta",
-  name: "Beta",
-  type: "BOOLEAN_FLAG_TYPE",
-  enabled: true,
-  rollouts: [{ type: "SEGMENT_ROLLOUT_TYPE", segment: { segments: ["pro"], value: false } }],
-};
+/** `beta` is on for everyone but the `pro` segment. */
+const BETA = betaFlag(true);
 /** A flag the test changes by hand in SQL; the load never evaluates it. */
-const SIDE = { "@type": "flipt.core.Flag", key: "side", name: "Side", type: "BOOLEAN_FLAG_TYPE" };
-
-const booleanFlag = (key: string) => ({
-  "@type": "flipt.core.Flag",
-  key,
-  name: key,
-  type: "BOOLEAN_FLAG_TYPE",
-});
-
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
-
-async function rest(server: PennantProcess, method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${server.httpUrl}${path}`, {
-    method,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-const RESOURCES = "/api/v2/environments/default/namespaces/default/resources";
-
-/** Creates a resource through the environments API. */
-function create(server: PennantProcess, payload: { key: string }): Promise<Answer> {
-  return rest(server, "POST", RESOURCES, { key: payload.key, payload });
-}
+const SIDE = booleanFlag("side", { name: "Side" });
 
 async function createAll(server: PennantProcess): Promise<void> {
-  for (const payload of [SEGMENT, COLOR, BETA, SIDE]) {
-    const created = await create(server, payload);
+  for (const payload of [PRO_SEGMENT, COLOR_FLAG, BETA, SIDE]) {
+    const created = await writeResource(server, "POST", payload);
     assert.equal(created.status, 200, JSON.stringify(created.body));
   }
 }
 
 /** A flag as served: its payload, or undefined while it is not there. */
 async function servedFlag(server: PennantProcess, key: string): Promise<Record<string, unknown> | undefined> {
-  const read = await rest(server, "GET", `${RESOURCES}/flipt.core.Flag/${key}`);
+  const read = await restJson(server, "GET", `${resourcesPath()}/flipt.core.Flag/${key}`);
   if (read.status === 404) return undefined;
   assert.equal(read.status, 200, JSON.stringify(read.body));
   return (read.body.resource as { payload: Record<string, unknown> }).payload;
@@ -117,7 +64,7 @@ interface EnvironmentStatusJson {
 }
 
 async function metaStatus(server: PennantProcess): Promise<EnvironmentStatusJson> {
-  const status = await rest(server, "GET", "/meta/status");
+  const status = await restJson(server, "GET", "/meta/status");
   assert.equal(status.status, 200);
   const environments = status.body.environments as EnvironmentStatusJson[];
   assert.equal(environments.length, 1);
@@ -216,11 +163,11 @@ function assertAllAnswered(outcomes: readonly Outcome[], phases: readonly string
 }
 
 /** Writes flags until one is accepted; every refusal on the way must be Unavailable (503, code 14). */
-async function writeUntilAccepted(server: PennantProcess, key: string): Promise<Answer> {
+async function writeUntilAccepted(server: PennantProcess, key: string): Promise<JsonAnswer> {
   const refusals: string[] = [];
   const accepted = await waitFor(
     async () => {
-      const written = await create(server, booleanFlag(key));
+      const written = await writeResource(server, "POST", booleanFlag(key));
       if (written.status === 200) return written;
       refusals.push(`${written.status} ${JSON.stringify(written.body)}`);
       return undefined;
@@ -272,7 +219,7 @@ describe("PostgreSQL stopped, started and its connections cut, under load", () =
   /** Sends a write while the lock every write takes first is held here, and resolves once it waits for it. */
   const writeInFlight = async (key: string) => {
     const lock = await holdPostgresWriteLock(postgres.adminUrl("flags"));
-    const answer = create(server, booleanFlag(key));
+    const answer = writeResource(server, "POST", booleanFlag(key));
     answer.catch(() => undefined); // awaited by the caller, after the fault
     const waiting = await backends("wait_event_type = 'Lock'", "Pennant's write waiting for the lock");
     return { answer, waiting, lock };
@@ -309,7 +256,7 @@ describe("PostgreSQL stopped, started and its connections cut, under load", () =
       const foundAt = Date.parse(failed.lastError?.time ?? "");
       assert.ok(foundAt >= stoppedAt, `the error's time (${failed.lastError?.time}) is after the stop`);
       assert.equal(failed.revision, served.revision, "the last good revision is served");
-      const refused = await create(server, booleanFlag("during-outage"));
+      const refused = await writeResource(server, "POST", booleanFlag("during-outage"));
       assert.equal(refused.status, 503, JSON.stringify(refused.body));
       assert.equal(refused.body.code, 14);
       assert.match(
@@ -361,64 +308,30 @@ describe("PostgreSQL stopped, started and its connections cut, under load", () =
   it("runs again the write whose backend was terminated, accepts the next, and serves throughout", async () => {
     await postgres.start();
     await listening();
-    const load = startLoad(server, 4);
-    let outcomes: readonly Outcome[];
-    try {
-      for (let round = 0; round < CUT_ROUNDS; round++) {
-        load.phase = `cut ${round}`;
-        await listening();
-        const inFlight = await writeInFlight(`in-flight-${round}`);
-        const terminated = await postgres.admin(
-          "SELECT pid, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE usename = 'pennant'",
-        );
-        const pids = terminated.map((row) => Number(row.pid));
-        assert.ok(
-          inFlight.waiting.every((pid) => pids.includes(pid)),
-          "the backend of the write in flight was terminated",
-        );
-        await waitFor(
-          async () =>
-            (await postgres.admin("SELECT pid FROM pg_stat_activity WHERE pid = ANY($1)", [pids])).length ===
-              0 || undefined,
-          { deadlineMs: RECOVERY_DEADLINE_MS, intervalMs: 20, what: "the terminated backends gone" },
-        );
-        await inFlight.lock.release();
-        const retried = await inFlight.answer;
-        assert.equal(
-          retried.status,
-          200,
-          `the write in flight is run again: ${JSON.stringify(retried.body)}`,
-        );
-        const written = await create(server, booleanFlag(`after-cut-${round}`));
-        assert.equal(written.status, 200, JSON.stringify(written.body));
-        await evaluationsIn(load, `cut ${round}`);
-      }
-      load.phase = "after";
-      // A cut can fail a reload (the poll it sets off may take a pooled connection not yet found dead): the
-      // status may show that for a moment, and clears by itself.
-      await waitFor(async () => ((await metaStatus(server)).lastError === undefined ? true : undefined), {
-        deadlineMs: RECOVERY_DEADLINE_MS,
-        intervalMs: 50,
-        what: "no error in the status",
-      });
-      await evaluationsIn(load, "after");
-      for (let round = 0; round < CUT_ROUNDS; round++) {
-        assert.notEqual(await servedFlag(server, `in-flight-${round}`), undefined);
-        assert.notEqual(await servedFlag(server, `after-cut-${round}`), undefined);
-      }
-    } finally {
-      outcomes = await load.stop();
-    }
-    assertAllAnswered(outcomes, [
-      ...Array.from({ length: CUT_ROUNDS }, (_, round) => `cut ${round}`),
-      "after",
-    ]);
+    await faultRoundsUnderLoad(server, "cut", async (round) => {
+      await listening();
+      const inFlight = await writeInFlight(`in-flight-${round}`);
+      const terminated = await postgres.admin(
+        "SELECT pid, pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE usename = 'pennant'",
+      );
+      const pids = terminated.map((row) => Number(row.pid));
+      assert.ok(
+        inFlight.waiting.every((pid) => pids.includes(pid)),
+        "the backend of the write in flight was terminated",
+      );
+      await waitFor(
+        async () =>
+          (await postgres.admin("SELECT pid FROM pg_stat_activity WHERE pid = ANY($1)", [pids])).length ===
+            0 || undefined,
+        { deadlineMs: RECOVERY_DEADLINE_MS, intervalMs: 20, what: "the terminated backends gone" },
+      );
+      await inFlight.lock.release();
+      return inFlight.answer;
+    });
   });
 
   it("never shows the password: not in the logs, which name the URL redacted", () => {
-    const output = server.output();
-    assert.ok(output.includes(redacted), "the logs name the database");
-    assert.equal(output.includes(password), false, "the password is in the logs");
+    assertPasswordNotLogged(server, redacted, password);
   });
 });
 
@@ -462,89 +375,94 @@ describe("MariaDB connections killed under load", () => {
   };
 
   it("runs again the write whose connection was killed, accepts the next, and serves throughout", async () => {
-    const load = startLoad(server, 4);
-    let outcomes: readonly Outcome[];
-    try {
-      for (let round = 0; round < CUT_ROUNDS; round++) {
-        load.phase = `kill ${round}`;
-        // A write in flight, waiting for the counter row's lock (held here), when its connection is killed.
-        const holder = await mysql.createConnection({ uri: MYSQL_ADMIN });
-        holder.on("error", () => undefined);
-        await holder.query("START TRANSACTION");
-        await holder.query(
-          `SELECT change_counter FROM ${database.name}.pennant_state WHERE id = 1 FOR UPDATE`,
+    await faultRoundsUnderLoad(server, "kill", async (round) => {
+      // A write in flight, waiting for the counter row's lock (held here), when its connection is killed.
+      const lock = await holdMysqlWriteLock(database.name);
+      const inFlight = writeResource(server, "POST", booleanFlag(`in-flight-${round}`));
+      inFlight.catch(() => undefined); // awaited below, after the kill
+      try {
+        const waiting = await waitFor(
+          async () => {
+            const ids = await connections(true);
+            return ids.length > 0 ? ids : undefined;
+          },
+          { deadlineMs: RECOVERY_DEADLINE_MS, intervalMs: 20, what: "Pennant's write waiting for the lock" },
         );
-        const inFlight = create(server, booleanFlag(`in-flight-${round}`));
-        inFlight.catch(() => undefined); // awaited below, after the kill
-        try {
-          const waiting = await waitFor(
-            async () => {
-              const ids = await connections(true);
-              return ids.length > 0 ? ids : undefined;
-            },
-            {
-              deadlineMs: RECOVERY_DEADLINE_MS,
-              intervalMs: 20,
-              what: "Pennant's write waiting for the lock",
-            },
-          );
-          // One after another, as an operator would: the write run again may land on one not yet killed.
-          const ids = await connections();
-          assert.ok(
-            waiting.every((id) => ids.includes(id)),
-            "the connection of the write in flight is killed",
-          );
-          for (const id of ids) await admin.query(`KILL ${id}`).catch(() => undefined);
-          await waitFor(
-            async () => ((await connections()).some((id) => ids.includes(id)) ? undefined : true),
-            {
-              deadlineMs: RECOVERY_DEADLINE_MS,
-              intervalMs: 20,
-              what: "the killed connections gone",
-            },
-          );
-        } finally {
-          await holder.query("COMMIT").catch(() => undefined);
-          await holder.end().catch(() => undefined);
-        }
-        const retried = await inFlight;
-        assert.equal(
-          retried.status,
-          200,
-          `the write in flight is run again: ${JSON.stringify(retried.body)}`,
+        // One after another, as an operator would: the write run again may land on one not yet killed.
+        const ids = await connections();
+        assert.ok(
+          waiting.every((id) => ids.includes(id)),
+          "the connection of the write in flight is killed",
         );
-        const written = await create(server, booleanFlag(`after-kill-${round}`));
-        assert.equal(written.status, 200, JSON.stringify(written.body));
-        await evaluationsIn(load, `kill ${round}`);
+        for (const id of ids) await admin.query(`KILL ${id}`).catch(() => undefined);
+        await waitFor(async () => ((await connections()).some((id) => ids.includes(id)) ? undefined : true), {
+          deadlineMs: RECOVERY_DEADLINE_MS,
+          intervalMs: 20,
+          what: "the killed connections gone",
+        });
+      } finally {
+        await lock.release();
       }
-      load.phase = "after";
-      // A cut can fail a reload (the poll it sets off may take a pooled connection not yet found dead): the
-      // status may show that for a moment, and clears by itself.
-      await waitFor(async () => ((await metaStatus(server)).lastError === undefined ? true : undefined), {
-        deadlineMs: RECOVERY_DEADLINE_MS,
-        intervalMs: 50,
-        what: "no error in the status",
-      });
-      await evaluationsIn(load, "after");
-      for (let round = 0; round < CUT_ROUNDS; round++) {
-        assert.notEqual(await servedFlag(server, `in-flight-${round}`), undefined);
-        assert.notEqual(await servedFlag(server, `after-kill-${round}`), undefined);
-      }
-    } finally {
-      outcomes = await load.stop();
-    }
-    assertAllAnswered(outcomes, [
-      ...Array.from({ length: CUT_ROUNDS }, (_, round) => `kill ${round}`),
-      "after",
-    ]);
+      return inFlight;
+    });
   });
 
   it("never shows the password: not in the logs, which name the URL redacted", () => {
-    const output = server.output();
-    assert.ok(output.includes(redacted), "the logs name the database");
-    assert.equal(output.includes(password), false, "the password is in the logs");
+    assertPasswordNotLogged(server, redacted, password);
   });
 });
+
+/**
+ * `CUT_ROUNDS` rounds of `fault` under a load of evaluations. In each (phase `<fault> <round>`), `cutWhileWriting`
+ * sends the write of flag `in-flight-<round>`, cuts Pennant's connections while it waits, and resolves with its
+ * answer: it must be accepted (run again on another connection), and so must the next write, `after-<fault>-<round>`.
+ * Then, in phase `after`, the status error a cut may leave clears by itself, and every flag written is served. No
+ * evaluation fails or answers wrongly in any phase.
+ */
+async function faultRoundsUnderLoad(
+  server: PennantProcess,
+  fault: "cut" | "kill",
+  cutWhileWriting: (round: number) => Promise<JsonAnswer>,
+): Promise<void> {
+  const load = startLoad(server, 4);
+  let outcomes: readonly Outcome[];
+  try {
+    for (let round = 0; round < CUT_ROUNDS; round++) {
+      load.phase = `${fault} ${round}`;
+      const retried = await cutWhileWriting(round);
+      assert.equal(retried.status, 200, `the write in flight is run again: ${JSON.stringify(retried.body)}`);
+      const written = await writeResource(server, "POST", booleanFlag(`after-${fault}-${round}`));
+      assert.equal(written.status, 200, JSON.stringify(written.body));
+      await evaluationsIn(load, `${fault} ${round}`);
+    }
+    load.phase = "after";
+    // A cut can fail a reload (the poll it sets off may take a pooled connection not yet found dead): the
+    // status may show that for a moment, and clears by itself.
+    await waitFor(async () => ((await metaStatus(server)).lastError === undefined ? true : undefined), {
+      deadlineMs: RECOVERY_DEADLINE_MS,
+      intervalMs: 50,
+      what: "no error in the status",
+    });
+    await evaluationsIn(load, "after");
+    for (let round = 0; round < CUT_ROUNDS; round++) {
+      assert.notEqual(await servedFlag(server, `in-flight-${round}`), undefined);
+      assert.notEqual(await servedFlag(server, `after-${fault}-${round}`), undefined);
+    }
+  } finally {
+    outcomes = await load.stop();
+  }
+  assertAllAnswered(outcomes, [
+    ...Array.from({ length: CUT_ROUNDS }, (_, round) => `${fault} ${round}`),
+    "after",
+  ]);
+}
+
+/** Asserts that what the process wrote names the database by `redacted`, and never contains `password`. */
+function assertPasswordNotLogged(server: PennantProcess, redacted: string, password: string): void {
+  const output = server.output();
+  assert.ok(output.includes(redacted), "the logs name the database");
+  assert.equal(output.includes(password), false, "the password is in the logs");
+}
 
 /**
  * Takes the lock every Pennant write takes first (the change counter's row, `FOR UPDATE`) in a transaction of its
@@ -560,6 +478,20 @@ async function holdPostgresWriteLock(connectionString: string): Promise<{ releas
     async release() {
       await client.query("COMMIT").catch(() => undefined);
       await client.end().catch(() => undefined);
+    },
+  };
+}
+
+/** `holdPostgresWriteLock` on MariaDB: the change counter's row of database `name`, held by the admin user. */
+async function holdMysqlWriteLock(name: string): Promise<{ release(): Promise<void> }> {
+  const holder = await mysql.createConnection({ uri: MYSQL_ADMIN });
+  holder.on("error", () => undefined);
+  await holder.query("START TRANSACTION");
+  await holder.query(`SELECT change_counter FROM ${name}.pennant_state WHERE id = 1 FOR UPDATE`);
+  return {
+    async release() {
+      await holder.query("COMMIT").catch(() => undefined);
+      await holder.end().catch(() => undefined);
     },
   };
 }

@@ -8,7 +8,6 @@
  * Cost: seventeen short `pennant` processes, most of the 30-80 s this takes on 2 cores (process starts).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,53 +15,8 @@ import { after, before, describe, it } from "node:test";
 import { migrateDatabase } from "../../src/storage/database/migrations/migrate-database.js";
 import { readMigrationStatus } from "../../src/storage/database/migrations/read-migration-status.js";
 import { openDatabase } from "../../src/storage/database/open-database.js";
-import { startPennantProcess } from "../helpers/start-pennant-process.js";
+import { runPennant, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { type TestDatabaseKind, withTestDatabase } from "../helpers/test-databases.js";
-
-const MAIN = "src/cli/main.ts";
-
-/** What a server run with arguments needs: free ports, JSON logs. */
-const SERVER_ENV = { FLIPT_SERVER_HTTP_PORT: "0", FLIPT_SERVER_GRPC_PORT: "0", FLIPT_LOG_ENCODING: "json" };
-
-interface Run {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/**
- * Runs `pennant <args>` with only the given FLIPT_* variables (and no config file but `--config`), until it exits;
- * with `untilServing`, until it says it is serving, and then stops it (SIGTERM; it may come before the server
- * listens for it) and waits for it. `startPennantProcess` runs the servers that need no arguments.
- */
-function pennant(
-  args: readonly string[],
-  env: Record<string, string> = {},
-  untilServing = false,
-): Promise<Run> {
-  const inherited = Object.entries(process.env).filter(([key]) => !key.startsWith("FLIPT_"));
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    env: { ...Object.fromEntries(inherited), HOME: "/nonexistent", XDG_CONFIG_HOME: "/nonexistent", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    if (untilServing && stdout.includes('"pennant is serving"')) child.kill("SIGTERM");
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    }),
-  );
-}
 
 let dir: string;
 before(async () => {
@@ -82,7 +36,7 @@ describe("pennant migrate", () => {
     it(`migrates a fresh ${kind} database step by step, then finds it up to date`, async () => {
       await withTestDatabase(kind, async (database) => {
         const config = await v1Config(database.url);
-        const fresh = await pennant(["migrate", "--config", config]);
+        const fresh = await runPennant(["migrate", "--config", config]);
         assert.equal(fresh.code, 0, fresh.stderr);
         const lines = fresh.stdout.trim().split("\n");
         assert.match(
@@ -92,7 +46,7 @@ describe("pennant migrate", () => {
         assert.match(lines[1] ?? "", /^applied Flipt migration 0 \(initial\) in [\d.]+ ms$/);
         assert.ok(lines.some((line) => /^applied Pennant migration 1 /.test(line)));
         assert.match(lines.at(-1) ?? "", /: applied \d+ migrations; now up to date/);
-        const again = await pennant(["migrate", "--config", config]);
+        const again = await runPennant(["migrate", "--config", config]);
         assert.equal(again.code, 0, again.stderr);
         assert.match(
           again.stdout,
@@ -103,19 +57,19 @@ describe("pennant migrate", () => {
   }
 
   it("refuses --database=analytics: Flipt's ClickHouse store is not part of Pennant", async () => {
-    const run = await pennant(["migrate", "--database=analytics"], {
+    const run = await runPennant(["migrate", "--database=analytics"], {
       FLIPT_DB_URL: "file:/nonexistent/x.db",
     });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /analytics store \(ClickHouse\), which is not part of Pennant/);
-    const unknown = await pennant(["migrate", "--database", "other"], {
+    const unknown = await runPennant(["migrate", "--database", "other"], {
       FLIPT_DB_URL: "file:/nonexistent/x.db",
     });
     assert.equal(unknown.code, 2);
   });
 
   it("says so when no database storage is configured", async () => {
-    const run = await pennant(["migrate"]);
+    const run = await runPennant(["migrate"]);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /no database storage is configured/);
   });
@@ -133,10 +87,12 @@ describe("pending migrations", () => {
         /pennant exited \(1\) before serving: .*migrations pending, please backup your database and run `pennant migrate` \(.*Flipt schema at 12 of 16/s,
       );
 
-      const forced = await pennant(["server", "--force-migrate"], { ...env, ...SERVER_ENV }, true);
-      assert.ok(forced.code === 0 || forced.signal === "SIGTERM", forced.stdout + forced.stderr);
-      assert.match(forced.stdout, /"version":13,"title":"namespaces_add_state_modified_at"/);
-      assert.match(forced.stdout, /"pennant is serving"/);
+      const forced = await startPennantProcess(env, { args: ["server", "--force-migrate"] });
+      forced.signal("SIGTERM");
+      const stopped = await forced.exited;
+      assert.ok(stopped.code === 0 || stopped.signal === "SIGTERM", forced.output());
+      assert.match(forced.stdout(), /"version":13,"title":"namespaces_add_state_modified_at"/);
+      assert.match(forced.stdout(), /"pennant is serving"/);
 
       const current = await startPennantProcess(env);
       await current.killHard();
@@ -149,7 +105,10 @@ describe("pending migrations", () => {
       const older = openDatabase(database.url);
       await migrateDatabase(older, { fliptTarget: 13 });
       await older.close();
-      const run = await pennant(["migrate"], { FLIPT_STORAGE_TYPE: "database", FLIPT_DB_URL: database.url });
+      const run = await runPennant(["migrate"], {
+        FLIPT_STORAGE_TYPE: "database",
+        FLIPT_DB_URL: database.url,
+      });
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(
         run.stdout
@@ -176,13 +135,14 @@ describe("a dirty database", () => {
       await migrateDatabase(opened);
       await opened.exec("UPDATE schema_migrations SET dirty = true");
       const config = await v1Config(database.url);
-      const migrate = await pennant(["migrate", "--config", config]);
+      const migrate = await runPennant(["migrate", "--config", config]);
       assert.equal(migrate.code, 1);
       assert.match(migrate.stderr, /is dirty: migration 15 of schema_migrations stopped part way/);
       assert.match(migrate.stderr, /UPDATE schema_migrations SET dirty = false/);
-      const server = await pennant(["server", "--config", config, "--force-migrate"], SERVER_ENV);
-      assert.equal(server.code, 1);
-      assert.match(server.stdout, /is dirty: migration 15 of schema_migrations/);
+      await assert.rejects(
+        startPennantProcess({}, { args: ["server", "--config", config, "--force-migrate"] }),
+        /pennant exited \(1\) before serving: .*is dirty: migration 15 of schema_migrations/s,
+      );
       try {
         assert.equal((await readMigrationStatus(opened)).flipt.dirty, true, "never fixed silently");
       } finally {
@@ -203,7 +163,7 @@ describe("an unreachable database at start", () => {
     assert.match(refused, /^pennant exited \(1\) before serving: /);
     assert.match(refused, /database postgres:\/\/flipt:xxxxx@127\.0\.0\.1:1\/flipt is unavailable/);
     assert.doesNotMatch(refused, /hunter2/);
-    const migrate = await pennant(["migrate"], { FLIPT_DB_URL: "mysql://root:hunter2@127.0.0.1:1/flipt" });
+    const migrate = await runPennant(["migrate"], { FLIPT_DB_URL: "mysql://root:hunter2@127.0.0.1:1/flipt" });
     assert.equal(migrate.code, 1);
     assert.match(migrate.stderr, /database mysql:\/\/root:xxxxx@127\.0\.0\.1:1\/flipt is unavailable/);
     assert.doesNotMatch(migrate.stdout + migrate.stderr, /hunter2/);

@@ -34,6 +34,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
 import mysql from "mysql2/promise";
 import pg from "pg";
+import { booleanFlag } from "../helpers/flag-payloads.js";
+import { type JsonAnswer, resourcesPath, restJson, writeResource } from "../helpers/rest-json.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/test-databases.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -44,21 +46,12 @@ const KINDS = ["postgres", "mysql"] as const;
 const POSTGRES_POLL_INTERVAL = "1h";
 /** How long a replica may take to serve a change made elsewhere, far above the 1 s poll and far below 1 h. */
 const SERVED_DEADLINE_MS = 10_000;
-/** How long one HTTP request may take before the test fails instead of hanging (a write stuck on a lock). */
-const REQUEST_DEADLINE_MS = 20_000;
 const CREATES_PER_REPLICA = 5;
 const CONFLICT_ROUNDS = 3;
-
-const ENVIRONMENT = "/api/v2/environments/default/namespaces/default";
 
 interface Replica {
   readonly name: string;
   readonly process: PennantProcess;
-}
-
-interface Response {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
 }
 
 interface FlagPayload {
@@ -118,37 +111,13 @@ function isLockNotAvailable(error: unknown): boolean {
 /** A timestamp as Flipt v1 writes it: UTC wall time, explicit, never the column's default. */
 const fliptNow = () => new Date().toISOString().replace("T", " ").replace("Z", "");
 
-const booleanFlag = (key: string, enabled: boolean, description = "") => ({
-  "@type": "flipt.core.Flag",
-  key,
-  name: key,
-  type: "BOOLEAN_FLAG_TYPE",
-  enabled,
-  description,
-});
-
-async function rest(replica: Replica, method: string, path: string, body?: unknown): Promise<Response> {
-  const response = await fetch(`${replica.process.httpUrl}${path}`, {
-    method,
-    signal: AbortSignal.timeout(REQUEST_DEADLINE_MS),
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text === "" ? {} : JSON.parse(text)) as Record<string, unknown> };
-}
-
 /** Creates (POST) or updates (PUT) a flag; resolves with the whole response, whatever its status. */
 const writeFlag = (
   replica: Replica,
   method: "POST" | "PUT",
   payload: ReturnType<typeof booleanFlag>,
   revision?: string,
-) =>
-  rest(replica, method, `${ENVIRONMENT}/resources`, {
-    key: payload.key,
-    ...(revision === undefined ? {} : { revision }),
-    payload,
-  });
+) => writeResource(replica.process, method, payload, revision === undefined ? {} : { revision });
 
 /** Like `writeFlag`, failing unless the write was accepted; resolves with the revision it answered. */
 async function acceptedWrite(
@@ -168,7 +137,7 @@ async function acceptedWrite(
 
 /** Every flag of namespace `default` a replica serves, and its revision (the snapshot; no database read). */
 async function served(replica: Replica): Promise<Served> {
-  const response = await rest(replica, "GET", `${ENVIRONMENT}/resources/flipt.core.Flag`);
+  const response = await restJson(replica.process, "GET", `${resourcesPath()}/flipt.core.Flag`);
   assert.equal(response.status, 200, `${replica.name}: ${JSON.stringify(response.body)}`);
   const resources = response.body.resources as { key: string; payload: FlagPayload }[];
   return {
@@ -194,7 +163,7 @@ async function converged(
 }
 
 async function evaluateBoolean(replica: Replica, flagKey: string): Promise<boolean> {
-  const response = await rest(replica, "POST", "/evaluate/v1/boolean", {
+  const response = await restJson(replica.process, "POST", "/evaluate/v1/boolean", {
     namespaceKey: "default",
     flagKey,
     entityId: "someone",
@@ -268,7 +237,7 @@ for (const kind of KINDS) {
       const expected = new Map<string, boolean>();
       for (const [index, writer] of replicas.entries()) {
         const key = `from-replica-${index}`;
-        const revision = await acceptedWrite(writer, "POST", booleanFlag(key, index % 2 === 0));
+        const revision = await acceptedWrite(writer, "POST", booleanFlag(key, { enabled: index % 2 === 0 }));
         expected.set(key, index % 2 === 0);
         // The readers write nothing meanwhile: only the change notification (PostgreSQL) or the poll
         // (MariaDB) can make them read the database again.
@@ -330,7 +299,7 @@ for (const kind of KINDS) {
       assert.equal(after.flags.get("by-hand")?.description, "written in SQL");
       for (const replica of replicas) {
         assert.equal(await evaluateBoolean(replica, "from-replica-0"), false, replica.name);
-        const variant = await rest(replica, "POST", "/evaluate/v1/variant", {
+        const variant = await restJson(replica.process, "POST", "/evaluate/v1/variant", {
           namespaceKey: "default",
           flagKey: "by-hand",
           entityId: "someone",
@@ -351,7 +320,9 @@ for (const kind of KINDS) {
         replicas.map(async (replica, index) => {
           for (let n = 0; n < CREATES_PER_REPLICA; n++) {
             const key = `concurrent-${index}-${n}`;
-            acknowledged.push(await acceptedWrite(replica, "POST", booleanFlag(key, n % 2 === 0)));
+            acknowledged.push(
+              await acceptedWrite(replica, "POST", booleanFlag(key, { enabled: n % 2 === 0 })),
+            );
             keys.push(key);
           }
         }),
@@ -385,7 +356,11 @@ for (const kind of KINDS) {
     });
 
     it("lets one of two replicas update a flag at one revision, and refuses the other", async (t) => {
-      await acceptedWrite(replicas[0] as Replica, "POST", booleanFlag("contested", false, "created"));
+      await acceptedWrite(
+        replicas[0] as Replica,
+        "POST",
+        booleanFlag("contested", { enabled: false, description: "created" }),
+      );
       const superseded: string[] = [];
       let lastWinner: string | undefined;
       for (let round = 0; round < CONFLICT_ROUNDS; round++) {
@@ -400,7 +375,7 @@ for (const kind of KINDS) {
             writeFlag(
               replicas[index] as Replica,
               "PUT",
-              booleanFlag("contested", round % 2 === 0, descriptions[slot]),
+              booleanFlag("contested", { enabled: round % 2 === 0, description: descriptions[slot] ?? "" }),
               start.revision,
             ),
           ),
@@ -412,7 +387,7 @@ for (const kind of KINDS) {
           `one write wins, one is refused: ${JSON.stringify(attempts)}`,
         );
         const winner = statuses.indexOf(200);
-        const loser = attempts[1 - winner] as Response;
+        const loser = attempts[1 - winner] as JsonAnswer;
         assert.equal(loser.body.code, Code.Aborted, JSON.stringify(loser.body));
         assert.match(String(loser.body.message), /has changed/);
         const stored = await storedFlag("contested");
@@ -422,7 +397,7 @@ for (const kind of KINDS) {
           "the database holds the winner's change, not the loser's",
         );
         lastWinner = descriptions[winner];
-        const won = String((attempts[winner] as Response).body.revision);
+        const won = String((attempts[winner] as JsonAnswer).body.revision);
         await converged(replicas, `round ${round}'s winner`, (state) => state.revision === won);
         t.diagnostic(
           `${kind} round ${round}: replica-${pair[winner]} won, replica-${pair[1 - winner]} got 409`,
@@ -433,7 +408,7 @@ for (const kind of KINDS) {
         const stale = await writeFlag(
           replica,
           "PUT",
-          booleanFlag("contested", true, `stale through ${replica.name}`),
+          booleanFlag("contested", { enabled: true, description: `stale through ${replica.name}` }),
           superseded[0],
         );
         assert.equal(stale.status, 409, `${replica.name}: ${JSON.stringify(stale.body)}`);
@@ -445,7 +420,11 @@ for (const kind of KINDS) {
     it("goes on when a replica is killed mid-write; a new replica serves it all", async (t) => {
       const [survivor0, survivor1, victim] = replicas as [Replica, Replica, Replica];
       const survivors = [survivor0, survivor1];
-      await acceptedWrite(survivor0, "POST", booleanFlag("victim-target", false, "before"));
+      await acceptedWrite(
+        survivor0,
+        "POST",
+        booleanFlag("victim-target", { enabled: false, description: "before" }),
+      );
       await converged(replicas, "the victim's target", (state) => state.flags.has("victim-target"));
 
       // The test holds the target flag's row: the victim's write stops at its UPDATE, with the counter row.
@@ -481,7 +460,7 @@ for (const kind of KINDS) {
         const victimWrite = writeFlag(
           victim,
           "PUT",
-          booleanFlag("victim-target", true, "by the killed replica"),
+          booleanFlag("victim-target", { enabled: true, description: "by the killed replica" }),
         ).then(
           (response) => ({ answered: response }),
           (error: unknown) => ({ failed: error }),
@@ -525,7 +504,7 @@ for (const kind of KINDS) {
         );
 
         // A survivor's write queues behind the victim's lock; then the victim dies with its transaction open.
-        const queued = writeFlag(survivor1, "POST", booleanFlag("queued-behind-the-dead", true));
+        const queued = writeFlag(survivor1, "POST", booleanFlag("queued-behind-the-dead", { enabled: true }));
         queued.catch(() => undefined);
         await waitFor(
           async () => ((await waitingIn("SELECT change_counter%FOR UPDATE")) === 1 ? true : undefined),
@@ -566,10 +545,10 @@ for (const kind of KINDS) {
         await acceptedWrite(
           survivor0,
           "PUT",
-          booleanFlag("victim-target", true, "by a survivor"),
+          booleanFlag("victim-target", { enabled: true, description: "by a survivor" }),
           afterKill.revision,
         );
-        last = await acceptedWrite(survivor1, "POST", booleanFlag("while-one-was-dead", true));
+        last = await acceptedWrite(survivor1, "POST", booleanFlag("while-one-was-dead", { enabled: true }));
         await converged(survivors, "the survivors' writes", (state) => state.revision === last);
 
         traffic = false;
@@ -603,7 +582,11 @@ for (const kind of KINDS) {
       const newcomerState = await served(newcomer);
       assert.deepEqual(newcomerState, await served(survivor1));
       assert.equal(await evaluateBoolean(newcomer, "while-one-was-dead"), true);
-      const fromNewcomer = await acceptedWrite(newcomer, "POST", booleanFlag("from-the-newcomer", true));
+      const fromNewcomer = await acceptedWrite(
+        newcomer,
+        "POST",
+        booleanFlag("from-the-newcomer", { enabled: true }),
+      );
       await servedEverywhere([survivor0, survivor1], fromNewcomer, Date.now());
       const rows = await sql.query("SELECT count(*) AS n FROM flags");
       assert.equal(

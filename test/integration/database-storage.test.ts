@@ -22,6 +22,8 @@ import { FliptClient as RestSdk } from "@flipt-io/flipt";
 import { EnvironmentsService } from "../../src/gen/environments/environments_pb.js";
 import { FlagSchema, FlagType } from "../../src/gen/flipt/core/core_pb.js";
 import { EvaluationService } from "../../src/gen/flipt/evaluation/evaluation_pb.js";
+import { betaFlag, COLOR_FLAG, PRO_SEGMENT } from "../helpers/flag-payloads.js";
+import { resourcesPath, restJson, writeResource } from "../helpers/rest-json.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { createTestDatabase, type TestDatabase, type TestDatabaseKind } from "../helpers/test-databases.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -39,36 +41,8 @@ async function configHome(root: string, name: string, text: string): Promise<str
   return home;
 }
 
-const SEGMENT = {
-  "@type": "flipt.core.Segment",
-  key: "pro",
-  name: "Pro",
-  matchType: "ALL_MATCH_TYPE",
-  constraints: [{ type: "STRING_COMPARISON_TYPE", property: "plan", operator: "eq", value: "pro" }],
-};
-
-const COLOR = {
-  "@type": "flipt.core.Flag",
-  key: "color",
-  name: "Color",
-  type: "VARIANT_FLAG_TYPE",
-  enabled: true,
-  variants: [
-    { key: "gray", name: "Gray" },
-    { key: "blue", name: "Blue", attachment: { hex: "#00f" } },
-  ],
-  defaultVariant: "gray",
-  rules: [{ segments: ["pro"], distributions: [{ variant: "blue", rollout: 100 }] }],
-};
-
-const BETA = {
-  "@type": "flipt.core.Flag",
-  key: "beta",
-  name: "Beta",
-  type: "BOOLEAN_FLAG_TYPE",
-  enabled: false,
-  rollouts: [{ type: "SEGMENT_ROLLOUT_TYPE", segment: { segments: ["pro"], value: true } }],
-};
+/** `beta` is off for everyone but the `pro` segment. */
+const BETA = betaFlag(false);
 
 const KINDS: readonly TestDatabaseKind[] = ["sqlite", "postgres", "mysql"];
 
@@ -99,14 +73,6 @@ for (const kind of KINDS) {
       await rm(root, { recursive: true, force: true });
     });
 
-    const rest = async (target: PennantProcess, method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${target.httpUrl}/api/v2/environments/default${path}`, {
-        method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
-
     it("migrates the empty database at start, reading the file as Flipt v1's", () => {
       const output = server.output();
       assert.match(output, /"format":"Flipt v1","by":"db"/);
@@ -115,16 +81,10 @@ for (const kind of KINDS) {
     });
 
     it("serves flags written through the environments API over gRPC, Connect and REST", async () => {
-      const segment = await rest(server, "POST", "/namespaces/default/resources", {
-        key: "pro",
-        payload: SEGMENT,
-      });
+      const segment = await writeResource(server, "POST", PRO_SEGMENT);
       assert.equal(segment.status, 200, JSON.stringify(segment.body));
-      for (const payload of [COLOR, BETA]) {
-        const created = await rest(server, "POST", "/namespaces/default/resources", {
-          key: payload.key,
-          payload,
-        });
+      for (const payload of [COLOR_FLAG, BETA]) {
+        const created = await writeResource(server, "POST", payload);
         assert.equal(created.status, 200, JSON.stringify(created.body));
       }
       const request = { namespaceKey: "default", entityId: "u1", context: { plan: "pro" } };
@@ -147,19 +107,11 @@ for (const kind of KINDS) {
     });
 
     it("refuses a stale revision: 409 over REST, Aborted over gRPC, as on git storage", async () => {
-      const read = await rest(server, "GET", "/namespaces/default/resources/flipt.core.Flag/beta");
+      const read = await restJson(server, "GET", `${resourcesPath()}/flipt.core.Flag/beta`);
       const revision = String(read.body.revision);
-      const updated = await rest(server, "PUT", "/namespaces/default/resources", {
-        key: "beta",
-        revision,
-        payload: { ...BETA, enabled: true },
-      });
+      const updated = await writeResource(server, "PUT", { ...BETA, enabled: true }, { revision });
       assert.equal(updated.status, 200, JSON.stringify(updated.body));
-      const stale = await rest(server, "PUT", "/namespaces/default/resources", {
-        key: "beta",
-        revision,
-        payload: { ...BETA, description: "late" },
-      });
+      const stale = await writeResource(server, "PUT", { ...BETA, description: "late" }, { revision });
       assert.equal(stale.status, 409);
       assert.match((stale.body as unknown as FliptError).message, /has changed/);
       const client = createClient(
@@ -183,43 +135,30 @@ for (const kind of KINDS) {
     });
 
     it("answers InvalidArgument for a bad write, and changes nothing", async () => {
-      const before = await rest(server, "GET", "/namespaces/default/resources/flipt.core.Flag/color");
-      const invalid = await rest(server, "POST", "/namespaces/default/resources", {
+      const before = await restJson(server, "GET", `${resourcesPath()}/flipt.core.Flag/color`);
+      const invalid = await writeResource(server, "POST", {
+        ...BETA,
         key: "bad",
-        payload: {
-          ...BETA,
-          key: "bad",
-          rollouts: [{ type: "SEGMENT_ROLLOUT_TYPE", segment: { segments: ["nope"] } }],
-        },
+        rollouts: [{ type: "SEGMENT_ROLLOUT_TYPE", segment: { segments: ["nope"] } }],
       });
       assert.equal(invalid.status, 400);
       assert.equal((invalid.body as unknown as FliptError).code, Code.InvalidArgument);
       assert.match((invalid.body as unknown as FliptError).message, /unknown segment "nope"/);
-      const after = await rest(server, "GET", "/namespaces/default/resources/flipt.core.Flag/color");
+      const after = await restJson(server, "GET", `${resourcesPath()}/flipt.core.Flag/color`);
       assert.equal(after.body.revision, before.body.revision);
     });
 
     it("a read-only replica on the same database serves the other's writes and refuses its own", async () => {
-      const written = await rest(server, "POST", "/namespaces/default/resources", {
-        key: "from-writer",
-        payload: { ...BETA, key: "from-writer", rollouts: [] },
-      });
+      const written = await writeResource(server, "POST", { ...BETA, key: "from-writer", rollouts: [] });
       assert.equal(written.status, 200, JSON.stringify(written.body));
       await waitFor(
         async () => {
-          const read = await rest(
-            replica,
-            "GET",
-            "/namespaces/default/resources/flipt.core.Flag/from-writer",
-          );
+          const read = await restJson(replica, "GET", `${resourcesPath()}/flipt.core.Flag/from-writer`);
           return read.status === 200 && read.body.revision === written.body.revision ? true : undefined;
         },
         { deadlineMs: 10_000, intervalMs: 50, what: "the replica serving the write" },
       );
-      const refused = await rest(replica, "POST", "/namespaces/default/resources", {
-        key: "from-reader",
-        payload: { ...BETA, key: "from-reader", rollouts: [] },
-      });
+      const refused = await writeResource(replica, "POST", { ...BETA, key: "from-reader", rollouts: [] });
       assert.equal(refused.status, 400);
       assert.equal((refused.body as unknown as FliptError).code, Code.FailedPrecondition);
       assert.match((refused.body as unknown as FliptError).message, /read-only/);

@@ -12,23 +12,20 @@
  * Cost: three `pennant` processes and one in-process server; about 10 s on 2 cores.
  */
 import assert from "node:assert/strict";
-import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
 import { ConfigError } from "../../src/config/config-error.js";
 import { loadConfig } from "../../src/config/load-config.js";
 import { createConnectionBudget } from "../../src/server/connection-budget.js";
 import { flagFile } from "../helpers/outside-remote.js";
+import { runPennant, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
-
-const MAIN = "src/cli/main.ts";
 
 let dir: string;
 let secretsDir: string;
@@ -311,89 +308,9 @@ describe("Flipt v2 config files", () => {
   });
 });
 
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-
-/** A `pennant server --config <file>` process, its output collected. */
-interface ConfiguredProcess {
-  readonly child: Child;
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<number | null>;
-  stop(): Promise<void>;
-}
-
-/**
- * Spawns `pennant server --config <path>` from source with only the given variables (no FLIPT_* of this process,
- * no user config directory). Unlike the shared `startPennantProcess`, it takes a config file and reads both streams.
- */
-function runWithConfig(path: string, env: Record<string, string> = {}): ConfiguredProcess {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("FLIPT_")));
-  const child: Child = spawn(process.execPath, ["--import", "tsx", MAIN, "server", "--config", path], {
-    env: { ...clean, HOME: "/nonexistent", XDG_CONFIG_HOME: "/nonexistent", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-  return {
-    child,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    exited,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
-
-/** Resolves with the first stdout line (parsed) that satisfies `match`, or rejects when the process exits first. */
-function lineOf(
-  running: ConfiguredProcess,
-  match: (line: Record<string, unknown>) => boolean,
-  deadlineMs = 20_000,
-): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no such line after ${deadlineMs} ms:\n${running.stdout()}\n${running.stderr()}`));
-    }, deadlineMs);
-    const look = () => {
-      for (const text of running.stdout().split("\n")) {
-        if (text.trim() === "") continue;
-        let line: Record<string, unknown>;
-        try {
-          line = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        if (match(line)) {
-          cleanup();
-          resolve(line);
-          return;
-        }
-      }
-    };
-    const onExit = () => {
-      cleanup();
-      reject(new Error(`exited before the line:\n${running.stdout()}\n${running.stderr()}`));
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      running.child.stdout.off("data", look);
-      running.child.off("close", onExit);
-    };
-    running.child.stdout.on("data", look);
-    running.child.once("close", onExit);
-    look();
-  });
-}
+/** `pennant server --config <path>`, configured by the file alone (no FLIPT_* variables). */
+const serveConfigFile = (path: string) =>
+  startPennantProcess({}, { args: ["server", "--config", path], serverDefaults: false });
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/;
 
@@ -423,9 +340,9 @@ metadata = { role = "operator" }
 `,
       "toml",
     );
-    const running = runWithConfig(path);
+    const running = await serveConfigFile(path);
     try {
-      const serving = await lineOf(running, (line) => line.M === "pennant is serving");
+      const serving = await running.logLine((line) => line.M === "pennant is serving");
       assert.equal(serving.L, "INFO");
       assert.match(String(serving.T), RFC3339);
       assert.equal(typeof serving.httpPort, "number");
@@ -433,7 +350,7 @@ metadata = { role = "operator" }
         !("msg" in serving) && !("level" in serving) && !("time" in serving),
         JSON.stringify(serving),
       );
-      const warning = await lineOf(running, (line) => /unknown role "operator"/.test(String(line.M)));
+      const warning = await running.logLine((line) => /unknown role "operator"/.test(String(line.M)));
       assert.equal(warning.L, "WARN");
       const health = await fetch(`http://127.0.0.1:${serving.httpPort}/health`);
       assert.equal(health.status, 200);
@@ -446,9 +363,9 @@ metadata = { role = "operator" }
       }
       assert.equal(running.stderr(), "");
     } finally {
-      await running.stop();
+      running.signal("SIGTERM");
     }
-    assert.equal(await running.exited, 0);
+    assert.equal((await running.exited).code, 0);
   });
 
   it("names its JSON log fields after log.keys (a JSON config file)", async () => {
@@ -459,26 +376,27 @@ metadata = { role = "operator" }
       }),
       "json",
     );
-    const running = runWithConfig(path);
+    const running = await serveConfigFile(path);
     try {
-      const serving = await lineOf(running, (line) => line.message === "pennant is serving");
+      const serving = await running.logLine((line) => line.message === "pennant is serving");
       assert.equal(serving.severity, "INFO");
       assert.match(String(serving.ts), RFC3339);
       assert.ok(!("M" in serving) && !("L" in serving) && !("T" in serving), JSON.stringify(serving));
     } finally {
-      await running.stop();
+      running.signal("SIGTERM");
+      await running.exited;
     }
   });
 
   it("exits 2 on authorization.required: true, naming the key on standard error", async () => {
     const path = await writeConfig("authentication:\n  required: true\nauthorization:\n  required: true\n");
-    const running = runWithConfig(path);
-    assert.equal(await running.exited, 2);
+    const run = await runPennant(["server", "--config", path]);
+    assert.equal(run.code, 2);
     assert.match(
-      running.stderr(),
+      run.stderr,
       /authorization\.required: Pennant does not evaluate Flipt's authorization policies/,
     );
-    assert.match(running.stderr(), /metadata\.role/);
+    assert.match(run.stderr, /metadata\.role/);
   });
 });
 

@@ -182,12 +182,11 @@ describe("git credentials over HTTP (git http-backend)", () => {
 
   it("fails without prompting when no credentials are configured", async () => {
     const auth = await createGitAuth(undefined, { tmpDir: work });
-    const started = Date.now();
+    // git says it did not prompt; had it waited for an answer, the runner's timeout would fail the command instead.
     const message = await gitFailure(async () =>
       git(work, ["ls-remote", basicServer.url("basic.git")], { env: await auth.env() }),
     );
     assert.match(message, /could not read Username.*terminal prompts disabled/);
-    assert.ok(Date.now() - started < 10_000);
   });
 });
 

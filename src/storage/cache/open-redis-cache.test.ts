@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
 import { type PrivateRedis, startPrivateRedis } from "../../../test/helpers/private-redis.js";
-import { waitFor } from "../../../test/helpers/wait-for.js";
+import { waitFor, within } from "../../../test/helpers/wait-for.js";
 import {
   effectiveRedisTtlMs,
   openRedisCache,
@@ -40,19 +40,6 @@ function capturedLogger() {
   const lines: string[] = [];
   const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(line) });
   return { logger, lines };
-}
-
-/** `promise`, or a failure when it takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function md5(text: string): string {

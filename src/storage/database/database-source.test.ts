@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import pg from "pg";
 import { TEST_DATABASE_KINDS, withTestDatabase } from "../../../test/helpers/test-databases.js";
-import { waitFor } from "../../../test/helpers/wait-for.js";
+import { waitFor, within } from "../../../test/helpers/wait-for.js";
 import { ConflictError, UnavailableError } from "../../domain/errors.js";
 import { evaluateFlag } from "../../engine/evaluate-flag.js";
 import { encodeDocumentsText } from "../../format/encode-documents.js";
@@ -237,14 +237,8 @@ for (const kind of TEST_DATABASE_KINDS) {
           });
           await source.watch(() => heard(), stop.signal);
           await database.exec(`UPDATE flags SET enabled = ? WHERE "key" = 'by-hand'`, [false]);
-          // A timer of the test's own keeps the process alive: the source's poll timer does not.
-          let deadline: NodeJS.Timeout | undefined;
-          await Promise.race([
-            changed,
-            new Promise((_, reject) => {
-              deadline = setTimeout(() => reject(new Error("no change heard within 5 s")), 5_000);
-            }),
-          ]).finally(() => clearTimeout(deadline));
+          // The deadline's timer keeps the process alive: the source's poll timer does not.
+          await within(changed, 5_000, "the change heard");
           const after = await source.read("");
           assert.notEqual(after.revision, before.revision);
           const flag = defaultFlags(after).find((candidate) => candidate.key === "by-hand");

@@ -6,8 +6,7 @@
  * unless it is heard: this test's own process would die.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { withTestDatabase } from "../../../test/helpers/test-databases.js";
@@ -20,12 +19,36 @@ interface Server {
   connectionId(tx: SqlExecutor): Promise<number>;
   /** Ends connection `id` from another session, and resolves once the server has let it go. */
   cut(url: string, id: number): Promise<void>;
+  /**
+   * Resolves once the client has heard of the loss by itself, while no statement runs and the connection is still
+   * checked out of the pool.
+   */
+  lossHeard(): Promise<void>;
 }
+
+/**
+ * How many "error" events the real `pg` clients have emitted so far (counted while this file's tests run): an
+ * "error" nobody hears ends the process, so one counted, with the process alive, was heard.
+ */
+let pgClientErrors = 0;
+/** `pgClientErrors` when the last PostgreSQL cut began. */
+let pgClientErrorsAtCut = 0;
+const pgEmit = pg.Client.prototype.emit;
+before(() => {
+  pg.Client.prototype.emit = function (this: pg.Client, event: string | symbol, ...args: unknown[]) {
+    if (event === "error") pgClientErrors += 1;
+    return pgEmit.call(this, event, ...args);
+  };
+});
+after(() => {
+  pg.Client.prototype.emit = pgEmit;
+});
 
 const SERVERS: Record<"postgres" | "mysql", Server> = {
   postgres: {
     connectionId: async (tx) => Number((await tx.query("SELECT pg_backend_pid() AS id"))[0]?.id),
     async cut(url, id) {
+      pgClientErrorsAtCut = pgClientErrors;
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();
       try {
@@ -39,6 +62,12 @@ const SERVERS: Record<"postgres" | "mysql", Server> = {
       } finally {
         await admin.end();
       }
+    },
+    // pg emits "error" on the checked-out client once it reads the server's notice or the socket's end.
+    lossHeard: async () => {
+      await waitFor(() => (pgClientErrors > pgClientErrorsAtCut ? true : undefined), {
+        what: `pg's "error" event on the checked-out client`,
+      });
     },
   },
   mysql: {
@@ -60,6 +89,9 @@ const SERVERS: Record<"postgres" | "mysql", Server> = {
         await admin.end();
       }
     },
+    // mysql2's pool connection hears its own "error"; nothing the test could wait for is exposed. The next statement
+    // fails on the killed connection either way.
+    lossHeard: async () => undefined,
   },
 };
 
@@ -77,8 +109,7 @@ for (const [kind, server] of Object.entries(SERVERS) as ["postgres" | "mysql", S
             await tx.exec('INSERT INTO marks ("attempt") VALUES (?)', [connections.length]);
             if (connections.length === 1) {
               await server.cut(url, id);
-              // Let the client hear the loss while no statement runs: on PostgreSQL, an "error" event.
-              await nextTurn();
+              await server.lossHeard();
             }
             return tx.query('SELECT "attempt" FROM marks');
           });
