@@ -10,13 +10,7 @@ import {
   compileCommitTemplate,
   DEFAULT_COMMIT_TEMPLATE,
 } from "./commit-template.js";
-import type {
-  FlagSource,
-  PreparedWrite,
-  RemoteStatus,
-  SourceState,
-  WritableFlagSource,
-} from "./flag-source.js";
+import type { FlagSource, PreparedWrite, RemoteStatus, SourceState } from "./flag-source.js";
 import { type BuildOutcome, LiveSnapshot, type SnapshotSwap } from "./live-snapshot.js";
 import { repositoryCommitTemplate } from "./repository-commit-template.js";
 
@@ -238,9 +232,7 @@ export class Environment {
     plan(state: SourceState): PreparedWrite;
   }): Promise<string> {
     if (this.readOnly) throw new ReadOnlyError(`storage ${this.storage} is read-only`);
-    const source = this.#source;
-    if (!isWritable(source)) throw new ReadOnlyError(`storage ${this.storage} does not accept writes`);
-    return this.#live.write(source, {
+    return this.#live.write({
       baseRevision: request.baseRevision,
       author: this.author,
       prepare: (state) => request.plan(state),
@@ -309,10 +301,6 @@ export class Environment {
       "flag state not loaded; serving the last good state",
     );
   }
-}
-
-function isWritable(source: FlagSource): source is WritableFlagSource {
-  return typeof (source as Partial<WritableFlagSource>).write === "function";
 }
 
 /** The files a state was built from, for the status: the repository settings first, then in path order. */

@@ -150,6 +150,11 @@ export interface BranchingSource extends WritableFlagSource {
   listBranches(prefix: string): Promise<string[]>;
 }
 
+/** Whether a storage accepts writes. */
+export function isWritable(source: FlagSource): source is WritableFlagSource {
+  return typeof (source as Partial<WritableFlagSource>).write === "function";
+}
+
 /** Whether a storage can serve branch environments. */
 export function isBranching(source: FlagSource): source is BranchingSource {
   return typeof (source as Partial<BranchingSource>).createBranch === "function";

@@ -151,7 +151,7 @@ describe("LiveSnapshot", () => {
     const source = new MemorySource([["features.yaml", FLAG_A]]);
     const { snapshot, builds } = live(source);
     await snapshot.reload();
-    const revision = await snapshot.write(source, {
+    const revision = await snapshot.write({
       baseRevision: snapshot.snapshot.revision,
       author: { name: "test", email: "test@example.com" },
       prepare: () => ({
@@ -164,7 +164,7 @@ describe("LiveSnapshot", () => {
     await snapshot.reload();
     assert.equal(builds.length, 2, "the reload after the write finds the state it serves");
 
-    const refused = snapshot.write(source, {
+    const refused = snapshot.write({
       baseRevision: revision,
       author: { name: "test", email: "test@example.com" },
       prepare: () => ({ writes: [{ path: "features.yaml", text: "flags:\n  - key: x\n" }], message: "bad" }),
@@ -178,7 +178,7 @@ describe("LiveSnapshot", () => {
     withTestDatabase("sqlite", async ({ url }) => {
       const database = openDatabase(url);
       await migrateDatabase(database);
-      const source = new DatabaseSource({ database });
+      const source = new DatabaseSource({ database, pollIntervalMs: 1_000 });
       const { snapshot, builds } = live(source);
       try {
         await snapshot.reload();
@@ -204,7 +204,7 @@ describe("LiveSnapshot", () => {
             };
           },
         });
-        const revision = await snapshot.write(source, write([flag]));
+        const revision = await snapshot.write(write([flag]));
         assert.equal(snapshot.snapshot.revision, revision);
         // The document's own flag object: nothing was parsed.
         assert.equal(snapshot.snapshot.namespaces.get("default")?.flags.get("w"), flag);
@@ -217,7 +217,7 @@ describe("LiveSnapshot", () => {
           key: "x",
           rollouts: [{ segment: { keys: ["nowhere"], operator: "OR_SEGMENT_OPERATOR", value: true } }],
         };
-        await assert.rejects(snapshot.write(source, write([flag, dangling])), /unknown segment "nowhere"/);
+        await assert.rejects(snapshot.write(write([flag, dangling])), /unknown segment "nowhere"/);
         assert.equal(snapshot.snapshot.revision, revision, "a refused write changes nothing");
       } finally {
         await source.close();

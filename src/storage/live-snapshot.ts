@@ -1,4 +1,4 @@
-import type { ValidationError } from "../domain/errors.js";
+import { ReadOnlyError, type ValidationError } from "../domain/errors.js";
 import type { Snapshot } from "../domain/snapshot.js";
 import type { DroppedSegment } from "../engine/compile-flag.js";
 import { encodeDocuments } from "../format/encode-documents.js";
@@ -6,13 +6,13 @@ import type { FeaturesLimits } from "../format/limits.js";
 import type { ParseCache } from "../format/load-state.js";
 import { buildLoadable, buildSnapshot, emptySnapshot, type SnapshotBuild } from "./build-snapshot.js";
 import { contentHash } from "./content-hash.js";
-import type {
-  FileWrite,
-  FlagSource,
-  SourceFile,
-  SourceState,
-  WritableFlagSource,
-  WriteTransaction,
+import {
+  type FileWrite,
+  type FlagSource,
+  isWritable,
+  type SourceFile,
+  type SourceState,
+  type WriteTransaction,
 } from "./flag-source.js";
 
 /** One snapshot build: whether it succeeded (else the last good snapshot was kept), and how long it took. */
@@ -119,12 +119,15 @@ export class LiveSnapshot {
   }
 
   /**
-   * Writes through `source` (the one this reads), queued with the loads so that a reaction to the write's own
-   * files cannot build a snapshot between the file write and the commit. The state `transaction.prepare` leaves
+   * Writes through the source this reads (refused when it takes no writes), queued with the loads so that a
+   * reaction to the write's own files cannot build a snapshot between the file write and the commit. The state `transaction.prepare` leaves
    * is built, and must be valid, before the source commits it; the source's revision is then served from that
    * build, without a re-read. Resolves with the revision once it serves; a refused write changes nothing.
    */
-  write(source: WritableFlagSource, transaction: Omit<WriteTransaction, "directory">): Promise<string> {
+  write(transaction: Omit<WriteTransaction, "directory">): Promise<string> {
+    const source = this.#options.source;
+    if (!isWritable(source))
+      return Promise.reject(new ReadOnlyError(`${source.description} does not accept writes`));
     const write = this.#tail.then(async () => {
       let validated:
         | { state: SourceState; build: Extract<SnapshotBuild, { ok: true }>; started: number }

@@ -141,7 +141,7 @@ describe("writeChanges() on a storage that holds documents", () => {
       const migration = openDatabase(url);
       await migrateDatabase(migration);
       await migration.close();
-      const database = recording(new DatabaseSource({ database: openDatabase(url) }));
+      const database = recording(new DatabaseSource({ database: openDatabase(url), pollIntervalMs: 1_000 }));
       const memory = recording(new MemorySource());
       const structured = environmentOf(database.source);
       const text = environmentOf(memory.source);
@@ -184,7 +184,7 @@ describe("writeChanges() on a storage that holds documents", () => {
       const migration = openDatabase(url);
       await migrateDatabase(migration);
       await migration.close();
-      const source = new DatabaseSource({ database: openDatabase(url) });
+      const source = new DatabaseSource({ database: openDatabase(url), pollIntervalMs: 1_000 });
       const environment = environmentOf(source);
       await environment.start();
       try {

@@ -64,7 +64,7 @@ function transaction(
   };
 }
 
-async function openSource(url: string, pollIntervalMs?: number): Promise<DatabaseSource> {
+async function openSource(url: string, pollIntervalMs = 1_000): Promise<DatabaseSource> {
   return new DatabaseSource({ database: openDatabase(url), pollIntervalMs });
 }
 

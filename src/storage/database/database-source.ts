@@ -21,9 +21,6 @@ import type { SqlDatabase, SqlListener } from "./sql-database.js";
 import type { StoredNamespace } from "./stored-state.js";
 import { writeDatabaseState } from "./write-database-state.js";
 
-/** How often the change counter is polled by default: the bound on how late a change made elsewhere is seen. */
-const DATABASE_POLL_INTERVAL_MS = 1_000;
-
 /** How long to wait before listening again after PostgreSQL's notification connection failed. */
 const RELISTEN_DELAY_MS = 1_000;
 
@@ -38,7 +35,8 @@ const RETRY_PAUSE_MS = 5;
 export interface DatabaseSourceOptions {
   /** The database, migrated (Flipt's schema and Pennant's). The source closes it. */
   readonly database: SqlDatabase;
-  readonly pollIntervalMs?: number | undefined;
+  /** How often the change counter is polled (`poll_interval`): the bound on how late a change made elsewhere is seen. */
+  readonly pollIntervalMs: number;
   readonly logger?: Logger | undefined;
   /** `cache.enabled`: reads and evaluations served through a cache of namespaces (see `CachedNamespaces`). */
   readonly cache?: NamespaceCacheOptions | undefined;
@@ -78,7 +76,7 @@ export class DatabaseSource implements WritableFlagSource {
     this.#database = counted.database;
     this.#queries = counted.count;
     this.#namespaces = options.cache === undefined ? undefined : new CachedNamespaces(options.cache);
-    this.#pollIntervalMs = options.pollIntervalMs ?? DATABASE_POLL_INTERVAL_MS;
+    this.#pollIntervalMs = options.pollIntervalMs;
     this.#logger = options.logger;
     this.description = `database "${options.database.redactedUrl}"`;
   }

@@ -128,7 +128,7 @@ for (const kind of TEST_DATABASE_KINDS) {
     it("gives the document Flipt's rows describe", () =>
       withTestDatabase(kind, async ({ url }) => {
         const database = openDatabase(url);
-        const source = new DatabaseSource({ database });
+        const source = new DatabaseSource({ database, pollIntervalMs: 1_000 });
         try {
           await migrateDatabase(database);
           for (const statement of v1Rows(kind === "sqlite" || kind === "libsql"))

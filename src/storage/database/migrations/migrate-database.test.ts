@@ -239,7 +239,7 @@ for (const kind of TEST_DATABASE_KINDS) {
 
           const report = await migrateDatabase(database);
           assert.equal(report.status.upToDate, true);
-          const source = new DatabaseSource({ database });
+          const source = new DatabaseSource({ database, pollIntervalMs: 1_000 });
           const state = await source.read("");
           const text = serializeFeatures(
             state.files.find((file) => file.path === "default/features.yaml")?.documents ?? [],
