@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
 import type { Flag } from "../domain/flag-state.js";
-import { encodeDocuments, encodeDocumentsText, encodeEqually } from "./encode-documents.js";
+import { encodeDocuments, encodeEqually } from "./encode-documents.js";
 import type { FeaturesDocument } from "./features-document.js";
 
 const flag = (key: string, enabled = true): Flag => ({
@@ -28,7 +28,7 @@ const document = (flags: readonly Flag[]): FeaturesDocument => ({
 describe("encodeDocuments()", () => {
   it("is the UTF-8 of compact JSON of what the documents say, lines left out", () => {
     const documents = [document([flag("a"), flag("b")]), document([])];
-    const text = encodeDocumentsText(documents);
+    const text = new TextDecoder().decode(encodeDocuments(documents));
     const parsed = JSON.parse(text);
     assert.deepEqual(
       parsed,

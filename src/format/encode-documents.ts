@@ -2,8 +2,6 @@ import { Buffer } from "node:buffer";
 import type { Flag, Segment } from "../domain/flag-state.js";
 import type { FeaturesDocument } from "./features-document.js";
 
-const decoder = new TextDecoder();
-
 /**
  * Each flag's and segment's JSON, and each list of documents', by object: documents are immutable, so an item is
  * encoded once however often its file is, and a file once however many times it is asked for (by the write that
@@ -44,11 +42,6 @@ export function encodeDocuments(documents: readonly FeaturesDocument[]): Uint8Ar
   bytes = Buffer.concat(parts);
   encodedFiles.set(documents, bytes);
   return bytes;
-}
-
-/** `encodeDocuments` as text: what a write of documents carries (`FileWrite.text`). */
-export function encodeDocumentsText(documents: readonly FeaturesDocument[]): string {
-  return decoder.decode(encodeDocuments(documents));
 }
 
 /**

@@ -94,17 +94,22 @@ export interface RemoteStatus {
 }
 
 /**
- * One file to write in a transaction: its path relative to the environment directory, and its new text. A write
- * to a storage that holds documents (`SourceState.structured`) carries the file's new `documents`, valid as
- * `SourceFile.documents` are, and `text` is then their canonical encoding (`encodeDocumentsText`), never parsed and
- * never written anywhere as a file. Storages of text (git, local directories, memory) never get such a write.
+ * One file to write in a transaction, by its path relative to the environment directory: its new text, or, for a
+ * storage that holds documents (`SourceState.structured`), its new `documents` (valid as `SourceFile.documents`
+ * are), or neither, to delete it. Storages of text (git, local directories, memory) never get a write of documents
+ * (`textOf` refuses one), and a storage of documents never gets one of text.
  */
-export interface FileWrite {
-  readonly path: string;
-  /** The new content (for documents, their canonical encoding), or undefined to delete the file. */
-  readonly text: string | undefined;
-  /** The file's new documents, for a storage that holds documents; undefined for a text write and a delete. */
-  readonly documents?: readonly FeaturesDocument[] | undefined;
+export type FileWrite =
+  | { readonly path: string; readonly text: string; readonly documents?: undefined }
+  | { readonly path: string; readonly documents: readonly FeaturesDocument[]; readonly text?: undefined }
+  | { readonly path: string; readonly text?: undefined; readonly documents?: undefined };
+
+/** A storage of text's reading of a write: the new text, or undefined to delete the file. */
+export function textOf(write: FileWrite): string | undefined {
+  if (write.documents !== undefined) {
+    throw new Error(`a storage of text was given documents to write at "${write.path}"`);
+  }
+  return write.text;
 }
 
 /** What a write transaction changes, prepared from the state it applies to. */

@@ -4,7 +4,6 @@ import { withTestDatabase } from "../../test/helpers/test-databases.js";
 import { waitFor } from "../../test/helpers/wait-for.js";
 import { ValidationError } from "../domain/errors.js";
 import type { Flag } from "../domain/flag-state.js";
-import { encodeDocumentsText } from "../format/encode-documents.js";
 import { DEFAULT_FEATURES_LIMITS } from "../format/limits.js";
 import { DatabaseSource } from "./database/database-source.js";
 import { migrateDatabase } from "./database/migrations/migrate-database.js";
@@ -199,7 +198,7 @@ describe("LiveSnapshot", () => {
             assert.ok(document !== undefined);
             const documents = [{ ...document, flags }];
             return {
-              writes: [{ path: "default/features.yaml", text: encodeDocumentsText(documents), documents }],
+              writes: [{ path: "default/features.yaml", documents }],
               message: "write",
             };
           },

@@ -228,15 +228,15 @@ export class LiveSnapshot {
 
 /**
  * The files a write would leave: replaced, added or removed, in path order. A write that carries documents makes a
- * file that carries them too, with their canonical bytes (what its text encodes), so the build does not parse it.
+ * file that carries them too, with their canonical bytes, so the build does not parse it.
  */
 function applyWrites(files: readonly SourceFile[], writes: readonly FileWrite[]): SourceFile[] {
   const next = new Map(files.map((file) => [file.path, file]));
   const encoder = new TextEncoder();
   for (const { path, text, documents } of writes) {
-    if (text === undefined) next.delete(path);
-    else if (documents === undefined) next.set(path, { path, bytes: encoder.encode(text) });
-    else next.set(path, { path, bytes: encodeDocuments(documents), documents });
+    if (documents !== undefined) next.set(path, { path, bytes: encodeDocuments(documents), documents });
+    else if (text !== undefined) next.set(path, { path, bytes: encoder.encode(text) });
+    else next.delete(path);
   }
   return [...next.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

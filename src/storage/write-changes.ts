@@ -7,7 +7,6 @@ import {
 } from "../format/apply-change.js";
 import { changeTarget } from "../format/change.js";
 import { type CommitChange, commitChange } from "../format/commit-message.js";
-import { encodeDocumentsText } from "../format/encode-documents.js";
 import type { FeaturesDocument } from "../format/features-document.js";
 import type { FeaturesLimits } from "../format/limits.js";
 import { namespaceFilePath } from "../format/namespace-file.js";
@@ -130,11 +129,11 @@ function changeFile(
   return planned.text === undefined ? undefined : { text: planned.text };
 }
 
-/** The write of a file's new content: its text, or its documents with their canonical encoding. */
+/** The write of a file's new content: its text, or its documents. */
 function fileWrite(path: string, content: Content | undefined): FileWrite {
-  if (content === undefined) return { path, text: undefined };
+  if (content === undefined) return { path };
   if ("text" in content) return { path, text: content.text };
-  return { path, text: encodeDocumentsText(content.documents), documents: content.documents };
+  return { path, documents: content.documents };
 }
 
 /** The namespace a change writes to. */

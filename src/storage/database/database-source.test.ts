@@ -12,7 +12,6 @@ import { TEST_DATABASE_KINDS, withTestDatabase } from "../../../test/helpers/tes
 import { waitFor, within } from "../../../test/helpers/wait-for.js";
 import { ConflictError, UnavailableError } from "../../domain/errors.js";
 import { evaluateFlag } from "../../engine/evaluate-flag.js";
-import { encodeDocumentsText } from "../../format/encode-documents.js";
 import type { FeaturesDocument } from "../../format/features-document.js";
 import { parseFeatures } from "../../format/parse-features.js";
 import { buildSnapshot } from "../build-snapshot.js";
@@ -35,7 +34,7 @@ const cases: readonly ConformanceCase[] = JSON.parse(
 
 /** A write of `documents` as a database storage takes it. */
 function documentsWrite(path: string, documents: readonly FeaturesDocument[]): FileWrite {
-  return { path, text: encodeDocumentsText(documents), documents };
+  return { path, documents };
 }
 
 /** A conformance case's YAML as the documents write-changes would hand a database storage. */

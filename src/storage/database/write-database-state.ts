@@ -31,7 +31,7 @@ export async function writeDatabaseState(
       const message = `a database storage holds one <namespace>/features.yaml per namespace, not "${write.path}"`;
       throw new ValidationError(message, { issues: [{ path: "", message, file: write.path }] });
     }
-    if (write.text === undefined) {
+    if (write.text === undefined && write.documents === undefined) {
       desired.set(key, undefined);
       continue;
     }

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { ConflictError, UnavailableError } from "../../domain/errors.js";
 import { DEFAULT_FEATURES_LIMITS } from "../../format/limits.js";
 import { clashingResources } from "../clashing-resources.js";
-import type { PreparedWrite, SourceState, WriteTransaction } from "../flag-source.js";
+import { type PreparedWrite, type SourceState, textOf, type WriteTransaction } from "../flag-source.js";
 import { commitWrites } from "../local/commit-writes.js";
 import { revisionConflict } from "../revision-conflict.js";
 import { readHead } from "./read-head.js";
@@ -103,7 +103,7 @@ async function refuseClashes(
       path,
       before,
       remote,
-      write.text,
+      textOf(write),
       clone.options.limits ?? DEFAULT_FEATURES_LIMITS,
     );
     if (found !== undefined && found.length === 0) continue;

@@ -1,7 +1,7 @@
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConflictError } from "../../domain/errors.js";
-import type { FileWrite } from "../flag-source.js";
+import { type FileWrite, textOf } from "../flag-source.js";
 import type { GitRunner } from "../git/run-git.js";
 import { assertWritable, diskError, removeContained, writeContained } from "./write-contained.js";
 
@@ -66,8 +66,9 @@ async function commit(options: CommitOptions): Promise<void> {
   try {
     for (const [index, write] of options.writes.entries()) {
       const path = paths[index] as string;
-      if (write.text === undefined) await removeContained(repository, path);
-      else await writeContained(repository, path, write.text);
+      const text = textOf(write);
+      if (text === undefined) await removeContained(repository, path);
+      else await writeContained(repository, path, text);
     }
     const added = paths.filter(
       (path, index) => !tracked.has(path) && options.writes[index]?.text !== undefined,

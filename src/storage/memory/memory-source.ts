@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import { REPOSITORY_SETTINGS_FILES } from "../../format/repository-settings.js";
-import type { FlagSource, SourceState, WritableFlagSource, WriteTransaction } from "../flag-source.js";
+import {
+  type FlagSource,
+  type SourceState,
+  textOf,
+  type WritableFlagSource,
+  type WriteTransaction,
+} from "../flag-source.js";
 import { revisionConflict } from "../revision-conflict.js";
 import { findIndexPath, selectFeaturePaths } from "../select-feature-paths.js";
 import { SerialLock } from "../serial-lock.js";
@@ -51,8 +57,9 @@ export class MemorySource implements FlagSource, WritableFlagSource {
       const prepared = transaction.prepare(await this.read(transaction.directory));
       const prefix = prefixOf(transaction.directory);
       for (const write of prepared.writes) {
-        if (write.text === undefined) this.#files.delete(prefix + write.path);
-        else this.#files.set(prefix + write.path, encoder.encode(write.text));
+        const text = textOf(write);
+        if (text === undefined) this.#files.delete(prefix + write.path);
+        else this.#files.set(prefix + write.path, encoder.encode(text));
       }
       this.#changed(prepared.message);
       return this.#revision;
