@@ -32,7 +32,7 @@ const RPC = ["grpc_type", "grpc_service", "grpc_method"];
 export function createFliptFamilies(
   registry: Registry,
   /** Sets `flipt_git_poll_errors_total` at each scrape (the storage counts failed polls). */
-  collectPollErrors: (counter: Counter<string>) => Promise<void>,
+  collectPollErrors: (counter: Counter<string>) => void,
 ) {
   const registers = [registry];
   const counter = (name: string, help: string, labelNames: readonly string[]) =>
@@ -102,9 +102,9 @@ export function createFliptFamilies(
       help: "Polls of the remote that failed.",
       labelNames: REPOSITORY,
       registers,
-      async collect() {
+      collect() {
         this.reset();
-        await collectPollErrors(this);
+        collectPollErrors(this);
       },
     }),
     subscriberErrors: counter(

@@ -112,13 +112,11 @@ function watchBuilds(environments: Environments, f: FliptFamilies): void {
  * one storage share its remote and its failures; storages following one remote add up, as Flipt's repositories do
  * under one `remote` label.
  */
-export async function countPollErrors(environments: Environments, counter: Counter<string>): Promise<void> {
+export function countPollErrors(environments: Environments, counter: Counter<string>): void {
   for (const environment of environments.perStorage()) {
-    const remote = await environment.remoteStatus();
+    const pollErrors = environment.pollErrors ?? 0;
     // A series appears with the first failure, as an OpenTelemetry counter's does.
-    if (remote !== undefined && remote.pollErrors > 0) {
-      counter.inc({ ...remoteLabel(environment), ...FLIPT_SCOPE }, remote.pollErrors);
-    }
+    if (pollErrors > 0) counter.inc({ ...remoteLabel(environment), ...FLIPT_SCOPE }, pollErrors);
   }
 }
 

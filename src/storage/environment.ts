@@ -253,6 +253,11 @@ export class Environment {
     return this.#source.remoteStatus?.();
   }
 
+  /** For a storage with a remote: its failed polls since start. */
+  get pollErrors(): number | undefined {
+    return this.#source.pollErrors;
+  }
+
   /**
    * Calls `listener` after each snapshot build (a load whose files changed, a write's validated state), until
    * `signal` aborts: Flipt counts these as git views.

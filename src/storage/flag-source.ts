@@ -64,6 +64,11 @@ export interface FlagSource {
   /** For a storage with a remote: how it follows it, for `/meta/status`. */
   remoteStatus?(): Promise<RemoteStatus>;
   /**
+   * For a storage with a remote: the polls of it that failed since start (Flipt's `flipt_git_poll_errors_total`),
+   * read without asking git, at each scrape.
+   */
+  readonly pollErrors?: number;
+  /**
    * For a storage that decides per request whether the state last read may serve it (a database, with or
    * without its cache): true to serve a request about `namespace` (undefined: the list of namespaces) from that
    * state, false to read again first. `evaluate` is an evaluation, `read` an environments API read. Without it,
@@ -89,8 +94,6 @@ export interface RemoteStatus {
   readonly behind: number;
   /** Fetches (polls, webhook syncs, fetches before writes) that failed since the server started. */
   readonly fetchErrors: number;
-  /** Of those, the polls that failed (Flipt's `flipt_git_poll_errors_total`). */
-  readonly pollErrors: number;
 }
 
 /**

@@ -37,7 +37,7 @@ export interface RemoteClone {
   /** The remote's branches matching `pattern` (a ref name or a glob after `refs/heads/`). */
   branches(pattern: string): Promise<string[]>;
   /** The status of the remote, as far as fetches tell it (polls are counted by whoever polls). */
-  fetchStatus(): Promise<Omit<RemoteStatus, "pollErrors">>;
+  fetchStatus(): Promise<RemoteStatus>;
 }
 
 /** `lastFetchAt`: when `prepareClone` fetched, if it did. */

@@ -68,8 +68,12 @@ export class GitRemoteSource implements BranchingSource {
     }
   }
 
-  async remoteStatus(): Promise<RemoteStatus> {
-    return { ...(await this.#clone.fetchStatus()), pollErrors: this.#pollErrors };
+  remoteStatus(): Promise<RemoteStatus> {
+    return this.#clone.fetchStatus();
+  }
+
+  get pollErrors(): number {
+    return this.#pollErrors;
   }
 
   read(directory: string): Promise<SourceState> {
