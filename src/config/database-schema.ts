@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { databaseUrlFromFields } from "./database-url-from-fields.js";
 import * as s from "./schema.js";
 
 /** Flipt v1's `db.protocol` values (`file` and `sqlite` are SQLite; `cockroach` is `cockroachdb`). */
@@ -69,9 +70,8 @@ const FIELD_KEYS = ["protocol", "host", "port", "name", "user", "password"] as c
  * Flipt v1's rule for the database's address (spec v1-backends §1.2): `url` when set; else, when none of
  * `protocol`, `host`, `port`, `name`, `user` and `password` is set, the SQLite file
  * `file:/var/opt/flipt/flipt.db` (when that directory exists, as in Flipt's image) or
- * `file:<user config dir>/flipt/flipt.db`; else the fields, of which `protocol`, `host` and `name` are required
- * (the server builds the URL from them). Problems are reported at `<prefix>.<key>`. Returns the keys with `url`
- * filled in when it was defaulted.
+ * `file:<user config dir>/flipt/flipt.db`; else the URL Flipt v1 builds from the fields, of which `protocol`,
+ * `host` and `name` are required. Problems are reported at `<prefix>.<key>`. Returns the keys with `url` filled in.
  */
 export function resolveDatabaseAddress<T extends DatabaseKeys>(
   keys: T,
@@ -88,12 +88,17 @@ export function resolveDatabaseAddress<T extends DatabaseKeys>(
     );
     return keys;
   }
-  for (const key of ["protocol", "host", "name"] as const) {
-    if (keys[key] === undefined || keys[key] === "") {
+  const { protocol, host, name } = keys;
+  for (const [key, value] of [
+    ["protocol", protocol],
+    ["host", host],
+    ["name", name],
+  ] as const) {
+    if (value === undefined || value === "")
       context.report(`${prefix}.${key}`, "is required when url is not set");
-    }
   }
-  return keys;
+  if (!protocol || !host || !name) return keys;
+  return { ...keys, url: databaseUrlFromFields({ ...keys, protocol, host, name }) };
 }
 
 /** `file:<dir>/flipt.db` in Flipt v1's data directory, with `/` separators. */

@@ -49,6 +49,8 @@ describe("a database storage", () => {
     const storage = config.storage.flags;
     assert.deepEqual(storage?.backend, {
       type: "database",
+      // Built from the fields, as Flipt v1 builds it.
+      url: "cockroachdb://root:pw@crdb:26257/flipt",
       protocol: "cockroach",
       host: "crdb",
       port: 26257,

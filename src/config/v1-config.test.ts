@@ -111,6 +111,7 @@ describe("a Flipt v1 configuration", () => {
       });
       assert.deepEqual(config.storage.default?.backend, {
         type: "database",
+        url: "mysql://flipt:s3cret@db.internal:3307/flipt",
         protocol: "mysql",
         host: "db.internal",
         port: 3307,

@@ -12,7 +12,6 @@ import { RedisStartError } from "../storage/cache/redis-start-error.js";
 import { compileCommitTemplate, DEFAULT_COMMIT_TEMPLATE, TemplateError } from "../storage/commit-template.js";
 import type { NamespaceCacheOptions } from "../storage/database/cached-namespaces.js";
 import { DatabaseSource } from "../storage/database/database-source.js";
-import { databaseUrlFromFields } from "../storage/database/database-url-from-fields.js";
 import { migrateDatabase } from "../storage/database/migrations/migrate-database.js";
 import { readMigrationStatus } from "../storage/database/migrations/read-migration-status.js";
 import { describeTracks, refuseDirty } from "../storage/database/migrations/refuse-dirty.js";
@@ -338,9 +337,8 @@ export async function openStorageDatabase(config: Config, id: string, logger: Lo
   const { backend } = config.storage[id] as StorageConfig;
   let database: SqlDatabase;
   try {
-    const url =
-      backend.url === undefined || backend.url === "" ? databaseUrlFromFields(backend) : backend.url;
-    database = openDatabase(url, {
+    // The configuration filled in the URL (from the fields, or Flipt v1's default file) or reported why not.
+    database = openDatabase(backend.url ?? "", {
       maxIdleConn: backend.maxIdleConn,
       maxOpenConn: backend.maxOpenConn,
       connMaxLifetimeMs: backend.connMaxLifetime,
@@ -348,14 +346,9 @@ export async function openStorageDatabase(config: Config, id: string, logger: Lo
     });
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
-    const issues = error.issues.length > 0 ? error.issues : [{ path: "db.url", message: error.message }];
-    throw new ConfigError(
-      issues.map((issue) => ({
-        path: databaseKeyPath(config, id, issue.path.replace(/^db\./, "")),
-        message: issue.path === "db.url" ? error.message : issue.message,
-      })),
-      { cause: error },
-    );
+    throw new ConfigError([{ path: databaseKeyPath(config, id, "url"), message: error.message }], {
+      cause: error,
+    });
   }
   if ((database.driver === "sqlite" || database.driver === "libsql") && (backend.maxOpenConn ?? 0) > 1) {
     logger.warn(

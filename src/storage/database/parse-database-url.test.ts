@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { UnavailableError, ValidationError } from "../../domain/errors.js";
-import { databaseUrlFromFields } from "./database-url-from-fields.js";
 import { openDatabase } from "./open-database.js";
 import { parseDatabaseUrl } from "./parse-database-url.js";
 import { redactDatabaseUrl } from "./redact-database-url.js";
@@ -117,43 +116,6 @@ describe("redactDatabaseUrl", () => {
       "libsql://x.turso.io?authToken=xxxxx&tls=1",
     );
     assert.equal(redactDatabaseUrl("file:/var/opt/flipt/flipt.db"), "file:/var/opt/flipt/flipt.db");
-  });
-});
-
-describe("databaseUrlFromFields", () => {
-  it("builds Flipt's URL", () => {
-    assert.equal(
-      databaseUrlFromFields({
-        protocol: "postgres",
-        host: "db",
-        port: 5432,
-        name: "flipt",
-        user: "u",
-        password: "p@ss",
-      }),
-      "postgres://u:p%40ss@db:5432/flipt",
-    );
-    assert.equal(
-      databaseUrlFromFields({ protocol: "file", host: "h", name: "flipt.db" }),
-      "sqlite://h/flipt.db",
-    );
-    assert.equal(
-      databaseUrlFromFields({ protocol: "cockroach", host: "c", port: 0, name: "f" }),
-      "cockroachdb://c/f",
-    );
-    assert.equal(
-      databaseUrlFromFields({ protocol: "mysql", host: "m", name: "f", password: "x" }),
-      "mysql://m/f",
-    );
-  });
-
-  it("names every missing field", () => {
-    assert.throws(
-      () => databaseUrlFromFields({ protocol: "oracle" }),
-      (error: unknown) =>
-        error instanceof ValidationError &&
-        error.issues.map((issue) => issue.path).join() === "db.protocol,db.host,db.name",
-    );
   });
 });
 
