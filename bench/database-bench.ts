@@ -10,7 +10,7 @@ import type { LoadResult, LoadTarget } from "./load-generator.js";
 import type { BenchResult } from "./result.js";
 import { seededRandom } from "./seeded-random.js";
 import { PROTOCOLS } from "./server-bench.js";
-import { type LoggedServer, spawnLoggedServer } from "./spawn-logged-server.js";
+import { type SpawnedServer, spawnServer } from "./spawn-server.js";
 import { cpuSeconds, type LoadGeneratorProcess, startLoadGenerator } from "./start-load-generator.js";
 import { median, percentile } from "./stats.js";
 
@@ -51,7 +51,8 @@ const log = (line: string) => console.error(`database-bench: ${line}`);
  *   (LISTEN/NOTIFY) and MariaDB (the 1 s poll);
  * - gRPC boolean evaluation throughput at saturation from PostgreSQL against git, same flags, in pairs of rounds.
  *
- * About 2.5 minutes on 2 cores. Lines of detail go to stderr.
+ * About 2 minutes on 2 quiet cores with the build (`npm run bench -- database`), nearer 3 under other load. Lines
+ * of detail go to stderr.
  */
 export async function databaseBench(): Promise<BenchResult[]> {
   const root = await mkdtemp(join(tmpdir(), "pennant-database-bench-"));
@@ -119,12 +120,12 @@ interface Start {
 async function loadFigures(state: string, url: string): Promise<BenchResult[]> {
   // One start of each first, not measured: in trial runs the first start after the repository and the database were
   // written was the slowest (git's index, PostgreSQL's buffers, the page cache).
-  for (const env of [onGit(state), onDatabase(url)]) await (await spawnLoggedServer(env)).stop();
+  for (const env of [onGit(state), onDatabase(url)]) await (await spawnServer(env)).stop();
   const starts = { git: [] as Start[], postgres: [] as Start[] };
   for (let round = 0; round < LOAD_ROUNDS; round++) {
     const order = round % 2 === 0 ? (["git", "postgres"] as const) : (["postgres", "git"] as const);
     for (const side of order) {
-      const server = await spawnLoggedServer(side === "git" ? onGit(state) : onDatabase(url));
+      const server = await spawnServer(side === "git" ? onGit(state) : onDatabase(url));
       try {
         const loaded = server.log.find((line) => line.M === "flag state loaded");
         if (loaded?.flags !== NAMESPACES * FLAGS_PER_NAMESPACE) {
@@ -215,7 +216,7 @@ function generateEvaluations(): Evaluation[] {
 }
 
 /** The answer of one evaluation over REST, without what differs per call (request id, duration, time). */
-async function answer(server: LoggedServer, evaluation: Evaluation): Promise<string> {
+async function answer(server: SpawnedServer, evaluation: Evaluation): Promise<string> {
   const response = await fetch(`${server.httpUrl}/evaluate/v1/boolean`, {
     method: "POST",
     body: JSON.stringify(evaluation),
@@ -242,8 +243,8 @@ async function throughput(state: string, url: string): Promise<BenchResult[]> {
   if (grpc === undefined) throw new Error("no gRPC protocol in server-bench");
   const evaluations = generateEvaluations();
   const servers = {
-    git: await spawnLoggedServer(onGit(state)),
-    postgres: await spawnLoggedServer(onDatabase(url)),
+    git: await spawnServer(onGit(state)),
+    postgres: await spawnServer(onDatabase(url)),
   };
   const generator = startLoadGenerator();
   try {
@@ -329,7 +330,7 @@ async function throughput(state: string, url: string): Promise<BenchResult[]> {
   }
 }
 
-function loadTarget(server: LoggedServer, requests: LoadTarget["requests"]): LoadTarget {
+function loadTarget(server: SpawnedServer, requests: LoadTarget["requests"]): LoadTarget {
   return { origin: server.grpcUrl, transport: "h2", connections: H2_SESSIONS, check: "grpc", requests };
 }
 
@@ -368,7 +369,7 @@ async function measureRound(
 }
 
 /** POSTs a new boolean flag to the environments API; resolves when it is acknowledged. */
-async function createFlag(server: LoggedServer, key: string): Promise<void> {
+async function createFlag(server: SpawnedServer, key: string): Promise<void> {
   const response = await fetch(`${server.httpUrl}/api/v2/environments/default/namespaces/default/resources`, {
     method: "POST",
     body: JSON.stringify({
@@ -390,12 +391,12 @@ async function writeLatencies(root: string): Promise<BenchResult[]> {
   execFileSync("git", ["init", "--quiet", "--initial-branch", "main"], { cwd: repository });
   const postgres = await createTestDatabase("postgres");
   const sqlite = await createTestDatabase("sqlite");
-  const servers: { name: string; server: LoggedServer }[] = [];
+  const servers: { name: string; server: SpawnedServer }[] = [];
   try {
     servers.push(
-      { name: "git (local)", server: await spawnLoggedServer(onGit(repository)) },
-      { name: "PostgreSQL", server: await spawnLoggedServer(onDatabase(postgres.url)) },
-      { name: "SQLite", server: await spawnLoggedServer(onDatabase(sqlite.url)) },
+      { name: "git (local)", server: await spawnServer(onGit(repository)) },
+      { name: "PostgreSQL", server: await spawnServer(onDatabase(postgres.url)) },
+      { name: "SQLite", server: await spawnServer(onDatabase(sqlite.url)) },
     );
     const latencies = servers.map(() => [] as number[]);
     for (let index = 0; index < WRITES; index++) {
@@ -446,12 +447,12 @@ async function replication(
 ): Promise<BenchResult[]> {
   const name = kind === "postgres" ? "PostgreSQL" : "MariaDB";
   const database = await createTestDatabase(kind);
-  const servers: LoggedServer[] = [];
+  const servers: SpawnedServer[] = [];
   const abort = new AbortController();
   try {
-    const a = await spawnLoggedServer(onDatabase(database.url));
+    const a = await spawnServer(onDatabase(database.url));
     servers.push(a);
-    const b = await spawnLoggedServer(onDatabase(database.url));
+    const b = await spawnServer(onDatabase(database.url));
     servers.push(b);
     const sent = new Map<string, number>();
     const acknowledged = new Map<string, number>();

@@ -1,16 +1,13 @@
-import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface, type Interface } from "node:readline";
-import type { Readable, Writable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { generateNamespaceFile } from "./generate-state.js";
 import type { LoadJob, LoadMode, LoadRequest, LoadResult, LoadTarget } from "./load-generator.js";
 import type { BenchResult } from "./result.js";
 import { seededRandom } from "./seeded-random.js";
 import { type SpawnedServer, spawnServer } from "./spawn-server.js";
+import { cpuSeconds, type LoadGeneratorProcess, startLoadGenerator } from "./start-load-generator.js";
 import { medianBy } from "./stats.js";
 
 /** The flag state served: 1 000 flags in 10 namespace files (`bench/generate-state.ts`). */
@@ -200,15 +197,15 @@ export async function serverBench(options: ServerBenchOptions = {}): Promise<Ben
         ? {}
         : { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`] },
     );
-    const generator = startGenerator();
+    const generator = startLoadGenerator();
     const results: BenchResult[] = [];
     try {
       const evaluations = generateEvaluations();
       for (const protocol of protocols) {
         const target = loadTarget(protocol, server, evaluations.map(protocol.request));
         const echo = loadTarget(protocol, server, [protocol.echoRequest]);
-        await generator.check(target, `${protocol.name} ${protocol.rpc}`);
-        await generator.check(echo, `${protocol.name} ${protocol.echo}`);
+        await check(generator, target, `${protocol.name} ${protocol.rpc}`);
+        await check(generator, echo, `${protocol.name} ${protocol.echo}`);
 
         const saturate: LoadMode = { kind: "closed", concurrency: SATURATION_CONCURRENCY };
         if (options.saturateOnly !== undefined) {
@@ -338,7 +335,7 @@ function sampleCpu(serverPid: number, generatorPid: number): CpuSample {
 
 /** Runs one job, sampling CPU time over the job's measured window; throws if any request failed. */
 async function measure(
-  generator: Generator,
+  generator: LoadGeneratorProcess,
   server: SpawnedServer,
   target: LoadTarget,
   mode: LoadMode,
@@ -401,13 +398,6 @@ function describeRounds(label: string, runs: readonly Measured[]): string {
   return `${label}, req/s per round: ${rounds.join(", ")}`;
 }
 
-/** User plus system CPU seconds of a process so far, from /proc (clock ticks of 10 ms). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Busy CPU seconds of the whole machine so far (every core), from /proc/stat. */
 function machineBusySeconds(): number {
   const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
@@ -415,57 +405,19 @@ function machineBusySeconds(): number {
   return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
 }
 
-/** The load generator process, one job at a time over JSON lines. */
-interface Generator {
-  readonly pid: number;
-  run(job: LoadJob): Promise<LoadResult>;
-  /** A short closed run that must see no failure: the requests are right and the flags exist. */
-  check(target: LoadTarget, label: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-function startGenerator(): Generator {
-  const script = fileURLToPath(new URL("./load-generator.ts", import.meta.url));
-  const child: ChildProcessByStdio<Writable, Readable, null> = spawn(
-    process.execPath,
-    ["--import", "tsx", script],
-    { stdio: ["pipe", "pipe", "inherit"] },
-  );
-  const lines: Interface = createInterface({ input: child.stdout });
-  const waiting: ((line: string) => void)[] = [];
-  lines.on("line", (line) => waiting.shift()?.(line));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const run = async (job: LoadJob): Promise<LoadResult> => {
-    const line = await new Promise<string>((resolve, reject) => {
-      waiting.push(resolve);
-      child.stdin.write(`${JSON.stringify(job)}\n`);
-      exited.then(() => reject(new Error("the load generator exited")));
-    });
-    const answer = JSON.parse(line) as LoadResult | { error: string };
-    if ("error" in answer) throw new Error(`load generator: ${answer.error}`);
-    return answer;
-  };
-  return {
-    pid: child.pid as number,
-    run,
-    async check(target, label) {
-      const result = await run({
-        target,
-        mode: { kind: "closed", concurrency: 4 },
-        warmupMs: 0,
-        durationMs: 200,
-      });
-      if (result.errors > 0 || result.completed === 0) {
-        throw new Error(
-          `${label}: ${result.errors} of ${result.completed + result.errors} failed (${result.firstError})`,
-        );
-      }
-    },
-    async close() {
-      child.stdin.end();
-      await exited;
-    },
-  };
+/** A short closed run that must see no failure: the requests are right and the flags exist. */
+async function check(generator: LoadGeneratorProcess, target: LoadTarget, label: string): Promise<void> {
+  const result = await generator.run({
+    target,
+    mode: { kind: "closed", concurrency: 4 },
+    warmupMs: 0,
+    durationMs: 200,
+  });
+  if (result.errors > 0 || result.completed === 0) {
+    throw new Error(
+      `${label}: ${result.errors} of ${result.completed + result.errors} failed (${result.firstError})`,
+    );
+  }
 }
 
 function namespaceKey(index: number): string {

@@ -13,7 +13,7 @@ export interface LoadGeneratorProcess {
   close(): Promise<void>;
 }
 
-/** Starts the load generator, as `bench/server-bench.ts` runs it. */
+/** Starts the load generator (`bench/load-generator.ts`) in its own process. */
 export function startLoadGenerator(): LoadGeneratorProcess {
   const script = fileURLToPath(new URL("./load-generator.ts", import.meta.url));
   const child: ChildProcessByStdio<Writable, Readable, null> = spawn(
