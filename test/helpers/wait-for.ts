@@ -1,9 +1,9 @@
 /**
- * Polls `probe` until it returns a value other than undefined, or fails after `deadlineMs` with the last error
- * or value seen. For conditions that become true asynchronously (a file watcher, a reload); never a fixed sleep.
+ * Polls `probe` until it returns a value other than undefined or false, or fails after `deadlineMs` with the last
+ * error seen. For conditions that become true asynchronously (a file watcher, a reload); never a fixed sleep.
  */
 export async function waitFor<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
   { deadlineMs = 10_000, intervalMs = 10, what = "condition" } = {},
 ): Promise<T> {
   const deadline = Date.now() + deadlineMs;
@@ -11,7 +11,7 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const value = await probe();
-      if (value !== undefined) return value;
+      if (value !== undefined && value !== false) return value;
     } catch (error) {
       last = error;
     }

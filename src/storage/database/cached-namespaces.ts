@@ -1,12 +1,37 @@
 import type { Logger } from "pino";
 import type { CacheStatus, PurgeMessage, SharedCache } from "../cache/shared-cache.js";
 import { type DatabaseState, readChangeCounter, readDatabaseState } from "./read-database-state.js";
+import {
+  decodeListEntry,
+  decodeNamespaceEntry,
+  encodeListEntry,
+  encodeNamespaceEntry,
+} from "./shared-entry.js";
 import type { SqlDatabase } from "./sql-database.js";
 import { readText } from "./sql-values.js";
 import type { StoredNamespace } from "./stored-state.js";
 
 /** How long entries whose read failed are served before the database is tried again. */
 const RETRY_AFTER_FAILURE_MS = 1_000;
+
+/**
+ * With a shared cache, how long a change of the counter that no purge message explains yet is held before every
+ * entry is purged: the database tells replicas of a commit (PostgreSQL's NOTIFY) before the writer has announced
+ * what it changed, and a purge of everything on each write would send every replica to the database. A writer that
+ * died between its commit and its announcement makes replicas serve its namespaces this much longer.
+ */
+export const UNANNOUNCED_CHANGE_GRACE_MS = 1_000;
+
+/** How many announced changes ahead of the last one accounted for are kept, waiting for the ones between. */
+const MAX_PENDING_CHANGES = 1_024;
+
+/** What `counterIs` made of a reading of the change counter. */
+export interface CounterVerdict {
+  /** Every entry was purged: the change is not accounted for. */
+  readonly purged: boolean;
+  /** The change is not accounted for yet: read the counter again after this many milliseconds. */
+  readonly recheckInMs: number | undefined;
+}
 
 export interface NamespaceCacheOptions {
   /** The storage's config id: part of every key, so that storages sharing a Redis never share entries. */
@@ -33,14 +58,18 @@ interface Entry<T> {
 /** The namespace keys. */
 type NamespaceList = ReadonlySet<string>;
 
+/** The key of the list of namespaces in `#purgedAt` (namespace keys cannot be empty). */
+const LIST = "";
+
 /**
  * Flipt v1's cache in front of database storage (`cache.enabled`), one entry per namespace plus one for the list of
  * namespaces. An entry is served until it expires (`cache.ttl`) or a write purges it; then the next read or
  * evaluation of that namespace is a miss that reads it again: from the shared cache when there is one and its entry
  * is current, else from the database (and the shared cache is filled). A write purges the namespaces it changed,
- * here and, through the shared cache, on every replica. A change the replica cannot account for (rows changed
- * by hand, by Flipt v1, by a replica without the shared cache) purges every entry, and entries in the shared cache
- * read before it are not used again.
+ * here and, through the shared cache, on every replica, and no entry read before that write is kept or used again
+ * for them. A change of the counter nobody accounts for (rows changed by hand, by Flipt v1, by a replica without
+ * the shared cache) purges every entry, and entries in the shared cache read before it are not used again; with a
+ * shared cache, after `UNANNOUNCED_CHANGE_GRACE_MS`, since the writer's announcement may still be on its way.
  */
 export class CachedNamespaces {
   readonly #options: NamespaceCacheOptions;
@@ -48,8 +77,14 @@ export class CachedNamespaces {
   #list: Entry<NamespaceList> | undefined;
   /** The newest change counter whose changes this replica accounted for (its writes, purges announced). */
   #known: number | undefined;
-  /** Shared entries read at an older counter than this predate a change nobody announced: not used. */
+  /** Changes announced (`from` → `to`) that start past `#known`: accounted for once the ones between arrive. */
+  readonly #announced = new Map<number, number>();
+  /** When the counter was first read at a value `#known` does not account for; undefined while it agrees. */
+  #unexplainedSince: number | undefined;
+  /** Entries read at an older counter than this predate a change nobody announced: neither kept nor used. */
   #floor = 0;
+  /** Per key (namespace, or `LIST` for the list), the counter of the last write that purged it: the same, for it. */
+  readonly #purgedAt = new Map<string, number>();
   #hits = 0;
   #misses = 0;
   #janitor: NodeJS.Timeout | undefined;
@@ -96,22 +131,29 @@ export class CachedNamespaces {
     const now = Date.now();
     try {
       const list = await this.#readList(database, now);
-      const stale = [...list.value].filter((key) => !((this.#entries.get(key)?.expiresAt ?? 0) > now));
-      const missing = await this.#fromShared(stale, now);
+      const values = new Map<string, Entry<StoredNamespace>>();
+      const stale: string[] = [];
+      for (const key of list.value) {
+        const entry = this.#entries.get(key);
+        if (entry !== undefined && entry.expiresAt > now) values.set(key, entry);
+        else stale.push(key);
+      }
+      const missing = await this.#fromShared(stale, values, now);
       if (missing.length > 0) {
         const read = await database.transaction((tx) => readDatabaseState(tx, missing), "read");
-        for (const [key, namespace] of read.namespaces) this.#store(key, namespace, read.counter, now);
+        for (const [key, namespace] of read.namespaces) {
+          values.set(key, this.#store(key, namespace, read.counter, now));
+        }
         // A namespace listed and not found was deleted since the list was read.
         const gone = new Set(missing.filter((key) => !read.namespaces.has(key)));
-        if (gone.size > 0) {
+        if (gone.size > 0 && this.#list === list) {
           this.#list = { ...list, value: new Set([...list.value].filter((key) => !gone.has(key))) };
         }
       }
       const namespaces = new Map<string, StoredNamespace>();
       const counters = new Set<number>();
-      for (const key of [...list.value].sort()) {
-        const entry = this.#entries.get(key);
-        if (entry === undefined) continue;
+      for (const key of [...values.keys()].sort()) {
+        const entry = values.get(key) as Entry<StoredNamespace>;
         namespaces.set(key, entry.value);
         counters.add(entry.counter);
       }
@@ -130,11 +172,10 @@ export class CachedNamespaces {
    * deleted): their entries (and the list) are purged here and in the shared cache, and the other replicas told.
    */
   async written(namespaces: readonly string[], from: number, to: number): Promise<void> {
-    if (this.#known === from) this.#known = to;
-    this.#purge(namespaces);
+    this.#purged({ storage: this.#options.storage, keys: namespaces, from, to });
     const shared = this.#options.shared;
     if (shared === undefined) return;
-    const keys = [this.#listKey(), ...namespaces.map((key) => this.#namespaceKey(key))];
+    const keys = [LIST, ...namespaces].map((key) => this.#sharedKey(key));
     await shared.delete(keys);
     await shared.publish({ storage: this.#options.storage, keys: namespaces, from, to });
   }
@@ -151,28 +192,57 @@ export class CachedNamespaces {
     });
   }
 
+  /** Purges what an announced change purged, and accounts for it (with the changes announced before it). */
   #purged(message: PurgeMessage): void {
-    if (this.#known === message.from) this.#known = message.to;
     this.#purge(message.keys);
+    for (const key of [LIST, ...message.keys]) {
+      if ((this.#purgedAt.get(key) ?? -1) < message.to) this.#purgedAt.set(key, message.to);
+    }
+    if (this.#known === undefined || message.from < this.#known) return;
+    this.#announced.set(message.from, message.to);
+    for (let to = this.#announced.get(this.#known); to !== undefined; to = this.#announced.get(this.#known)) {
+      this.#announced.delete(this.#known);
+      this.#known = to;
+    }
+    if (this.#announced.size > MAX_PENDING_CHANGES) {
+      const [oldest] = this.#announced.keys();
+      if (oldest !== undefined) this.#announced.delete(oldest);
+    }
   }
 
   /**
-   * The change counter as a poll or notification found it. A change not accounted for by a write or an announced
-   * purge purges everything: nobody said what it changed.
+   * The change counter as a poll or notification read it. A change not accounted for by a write or an announced
+   * purge purges everything: nobody said what it changed. With a shared cache, the announcement may be on its way:
+   * the verdict then asks for the counter to be read again later, and purges everything only if it still is not
+   * accounted for `UNANNOUNCED_CHANGE_GRACE_MS` after it was first seen.
    */
-  counterIs(counter: number): void {
+  counterIs(counter: number, now = Date.now()): CounterVerdict {
     if (this.#known === undefined || counter === this.#known) {
       this.#known = counter;
-      return;
+      this.#unexplainedSince = undefined;
+      return { purged: false, recheckInMs: undefined };
+    }
+    if (this.#options.shared !== undefined) {
+      this.#unexplainedSince ??= now;
+      const left = this.#unexplainedSince + UNANNOUNCED_CHANGE_GRACE_MS - now;
+      if (left > 0) return { purged: false, recheckInMs: left };
     }
     this.#options.logger?.debug(
       { from: this.#known, to: counter },
       "database changed by something else: cache purged",
     );
+    // What the shared cache holds of the namespaces known is stale too: removed, so that a replica starting now
+    // does not take it (the others will not, by the floor).
+    const keys = [...(this.#list?.value ?? []), ...this.#entries.keys()];
+    void this.#options.shared?.delete([LIST, ...new Set(keys)].map((key) => this.#sharedKey(key)));
     this.#known = counter;
+    this.#unexplainedSince = undefined;
+    this.#announced.clear();
     this.#floor = counter;
+    for (const [key, at] of this.#purgedAt) if (at <= counter) this.#purgedAt.delete(key);
     this.#list = undefined;
     this.#entries.clear();
+    return { purged: true, recheckInMs: undefined };
   }
 
   close(): void {
@@ -183,9 +253,9 @@ export class CachedNamespaces {
   async #readList(database: SqlDatabase, now: number): Promise<Entry<NamespaceList>> {
     const held = this.#list;
     if (held !== undefined && held.expiresAt > now) return held;
-    const shared = await this.#options.shared?.get(this.#listKey());
-    const fromShared = shared === undefined ? undefined : parseEntry(shared.value, isKeyList);
-    if (fromShared !== undefined && fromShared.counter >= this.#floor) {
+    const shared = await this.#options.shared?.get(this.#sharedKey(LIST));
+    const fromShared = shared === undefined ? undefined : decodeListEntry(shared.value);
+    if (fromShared !== undefined && this.#current(LIST, fromShared.counter)) {
       return this.#setList(new Set(fromShared.value), fromShared.counter, expiry(now, shared?.ttlMs));
     }
     const { counter, keys } = await database.transaction(async (tx) => {
@@ -193,7 +263,9 @@ export class CachedNamespaces {
       const rows = await tx.query('SELECT "key" FROM namespaces');
       return { counter, keys: rows.map((row) => readText(row.key)) };
     }, "read");
-    void this.#options.shared?.set(this.#listKey(), JSON.stringify({ counter, value: keys }));
+    // Read before a purge that reached this replica meanwhile: served this once, neither kept nor shared.
+    if (!this.#current(LIST, counter)) return { value: new Set(keys), counter, expiresAt: now };
+    void this.#options.shared?.set(this.#sharedKey(LIST), encodeListEntry(counter, keys));
     return this.#setList(new Set(keys), counter, expiry(now, this.#options.ttlMs));
   }
 
@@ -203,28 +275,49 @@ export class CachedNamespaces {
     return this.#list;
   }
 
-  /** Fills what the shared cache holds (and is current) of `keys`; resolves with the keys still missing. */
-  async #fromShared(keys: readonly string[], now: number): Promise<string[]> {
+  /** Whether an entry for `key` read at `counter` was read after every purge of it (and of everything). */
+  #current(key: string, counter: number): boolean {
+    return counter >= this.#floor && counter >= (this.#purgedAt.get(key) ?? -1);
+  }
+
+  /**
+   * Fills `values` (and the entries held) with what the shared cache holds of `keys` and is current; resolves with
+   * the keys still missing.
+   */
+  async #fromShared(
+    keys: readonly string[],
+    values: Map<string, Entry<StoredNamespace>>,
+    now: number,
+  ): Promise<string[]> {
     const shared = this.#options.shared;
     if (shared === undefined) return [...keys];
     const missing: string[] = [];
     await Promise.all(
       keys.map(async (key) => {
-        const found = await shared.get(this.#namespaceKey(key));
-        const entry = found === undefined ? undefined : parseEntry(found.value, isNamespace);
-        if (entry === undefined || entry.counter < this.#floor || entry.value.key !== key) {
+        const found = await shared.get(this.#sharedKey(key));
+        const entry = found === undefined ? undefined : decodeNamespaceEntry(found.value, key);
+        if (entry === undefined || !this.#current(key, entry.counter)) {
           missing.push(key);
           return;
         }
-        this.#entries.set(key, { ...entry, expiresAt: expiry(now, found?.ttlMs) });
+        const held = { ...entry, expiresAt: expiry(now, found?.ttlMs) };
+        this.#entries.set(key, held);
+        values.set(key, held);
       }),
     );
     return missing;
   }
 
-  #store(key: string, namespace: StoredNamespace, counter: number, now: number): void {
-    this.#entries.set(key, { value: namespace, counter, expiresAt: expiry(now, this.#options.ttlMs) });
-    void this.#options.shared?.set(this.#namespaceKey(key), JSON.stringify({ counter, value: namespace }));
+  /**
+   * Keeps (here and in the shared cache) `namespace` as read from the database at `counter`, unless a purge that
+   * reached this replica meanwhile makes it stale: it is then served this once only. Returns the entry to serve.
+   */
+  #store(key: string, namespace: StoredNamespace, counter: number, now: number): Entry<StoredNamespace> {
+    if (!this.#current(key, counter)) return { value: namespace, counter, expiresAt: now };
+    const entry = { value: namespace, counter, expiresAt: expiry(now, this.#options.ttlMs) };
+    this.#entries.set(key, entry);
+    void this.#options.shared?.set(this.#sharedKey(key), encodeNamespaceEntry(counter, namespace));
+    return entry;
   }
 
   /** Purges `namespaces`, and the list when one of them is not in it (a namespace created). */
@@ -248,41 +341,13 @@ export class CachedNamespaces {
     }
   }
 
-  #listKey(): string {
-    return `s:nl:${this.#options.storage}`;
-  }
-
-  #namespaceKey(namespace: string): string {
-    return `s:ns:${this.#options.storage}:${namespace}`;
+  /** The shared cache's key of namespace `key`, or of the list (`LIST`). */
+  #sharedKey(key: string): string {
+    const storage = this.#options.storage;
+    return key === LIST ? `s:nl:${storage}` : `s:ns:${storage}:${key}`;
   }
 }
 
 function expiry(now: number, ttlMs: number | undefined): number {
   return ttlMs === undefined || ttlMs <= 0 ? Number.POSITIVE_INFINITY : now + ttlMs;
-}
-
-/** A shared entry's JSON (`{counter, value}`), or undefined when it is not one (it is then a miss). */
-function parseEntry<T>(text: string, isValue: (value: unknown) => value is T): Entry<T> | undefined {
-  try {
-    const parsed = JSON.parse(text) as { counter?: unknown; value?: unknown };
-    if (typeof parsed.counter !== "number" || !isValue(parsed.value)) return undefined;
-    return { counter: parsed.counter, value: parsed.value, expiresAt: 0 };
-  } catch {
-    return undefined;
-  }
-}
-
-function isKeyList(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === "string");
-}
-
-function isNamespace(value: unknown): value is StoredNamespace {
-  const namespace = value as Partial<StoredNamespace> | null;
-  return (
-    typeof namespace === "object" &&
-    namespace !== null &&
-    typeof namespace.key === "string" &&
-    Array.isArray(namespace.flags) &&
-    Array.isArray(namespace.segments)
-  );
 }

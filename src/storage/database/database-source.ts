@@ -181,10 +181,11 @@ export class DatabaseSource implements WritableFlagSource {
       try {
         const counter = await readChangeCounter(this.#database);
         if (stopped.aborted) return;
-        this.#namespaces?.counterIs(counter);
+        const verdict = this.#namespaces?.counterIs(counter);
+        if (verdict?.recheckInMs !== undefined) recheck(verdict.recheckInMs);
         const moved = counter !== last;
         last = counter;
-        if (!healthy || moved) {
+        if (!healthy || moved || verdict?.purged === true) {
           healthy = true;
           onChange();
         }
@@ -211,6 +212,17 @@ export class DatabaseSource implements WritableFlagSource {
       });
       return polling;
     };
+
+    let rechecking: NodeJS.Timeout | undefined;
+    const recheck = (afterMs: number) => {
+      if (rechecking !== undefined) return;
+      rechecking = setTimeout(() => {
+        rechecking = undefined;
+        void pollNow();
+      }, afterMs);
+      rechecking.unref();
+    };
+    stopped.addEventListener("abort", () => clearTimeout(rechecking), { once: true });
 
     try {
       last = await readChangeCounter(this.#database);
