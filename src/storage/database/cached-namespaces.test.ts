@@ -236,6 +236,27 @@ describe("CachedNamespaces with a shared cache", () => {
     assert.equal(after.counter, changed);
   });
 
+  it("starts from the database's counter: what the shared cache holds from before a change nobody announced is not taken", async () => {
+    await replicaDatabase.exec("UPDATE flags SET enabled = ? WHERE namespace_key = ? AND key = ?", [
+      true,
+      "team",
+      "beta",
+    ]);
+    // Nobody heard of it: the shared cache still holds team as the replica read it in beforeEach.
+    const late = new CachedNamespaces({
+      storage: "default",
+      backend: "redis",
+      ttlMs: 3_600_000,
+      evictionIntervalMs: 0,
+      shared,
+    });
+    try {
+      assert.equal(enabled(await late.read(replicaDatabase), "team", "beta"), true);
+    } finally {
+      late.close();
+    }
+  });
+
   it("does not keep a read that a purge overtook", async () => {
     const current = await counter();
     // A write elsewhere, announced, whose rows this replica's read (at `current`) cannot have seen.

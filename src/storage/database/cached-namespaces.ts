@@ -79,9 +79,13 @@ export class CachedNamespaces {
   #known: number | undefined;
   /** Changes announced (`from` → `to`) that start past `#known`: accounted for once the ones between arrive. */
   readonly #announced = new Map<number, number>();
-  /** When the counter was first read at a value `#known` does not account for; undefined while it agrees. */
-  #unexplainedSince: number | undefined;
-  /** Entries read at an older counter than this predate a change nobody announced: neither kept nor used. */
+  /** The first counter read that `#known` does not account for, and when; undefined while none is pending. */
+  #unexplained: { readonly counter: number; readonly since: number } | undefined;
+  /**
+   * Entries read at an older counter than this are neither kept nor used: they may predate a change nobody
+   * announced. It starts at the counter this replica first reads, since whatever changed before it started
+   * was announced to nobody here.
+   */
   #floor = 0;
   /** Per key (namespace, or `LIST` for the list), the counter of the last write that purged it: the same, for it. */
   readonly #purgedAt = new Map<string, number>();
@@ -130,6 +134,7 @@ export class CachedNamespaces {
   async read(database: SqlDatabase): Promise<DatabaseState> {
     const now = Date.now();
     try {
+      if (this.#known === undefined) this.#start(await readChangeCounter(database));
       const list = await this.#readList(database, now);
       const values = new Map<string, Entry<StoredNamespace>>();
       const stale: string[] = [];
@@ -204,6 +209,8 @@ export class CachedNamespaces {
       this.#announced.delete(this.#known);
       this.#known = to;
     }
+    if (this.#unexplained !== undefined && this.#known >= this.#unexplained.counter)
+      this.#unexplained = undefined;
     if (this.#announced.size > MAX_PENDING_CHANGES) {
       const [oldest] = this.#announced.keys();
       if (oldest !== undefined) this.#announced.delete(oldest);
@@ -217,14 +224,14 @@ export class CachedNamespaces {
    * accounted for `UNANNOUNCED_CHANGE_GRACE_MS` after it was first seen.
    */
   counterIs(counter: number, now = Date.now()): CounterVerdict {
-    if (this.#known === undefined || counter === this.#known) {
-      this.#known = counter;
-      this.#unexplainedSince = undefined;
+    if (this.#known === undefined) this.#start(counter);
+    if (counter === this.#known) {
+      this.#unexplained = undefined;
       return { purged: false, recheckInMs: undefined };
     }
     if (this.#options.shared !== undefined) {
-      this.#unexplainedSince ??= now;
-      const left = this.#unexplainedSince + UNANNOUNCED_CHANGE_GRACE_MS - now;
+      this.#unexplained ??= { counter, since: now };
+      const left = this.#unexplained.since + UNANNOUNCED_CHANGE_GRACE_MS - now;
       if (left > 0) return { purged: false, recheckInMs: left };
     }
     this.#options.logger?.debug(
@@ -236,13 +243,19 @@ export class CachedNamespaces {
     const keys = [...(this.#list?.value ?? []), ...this.#entries.keys()];
     void this.#options.shared?.delete([LIST, ...new Set(keys)].map((key) => this.#sharedKey(key)));
     this.#known = counter;
-    this.#unexplainedSince = undefined;
+    this.#unexplained = undefined;
     this.#announced.clear();
     this.#floor = counter;
     for (const [key, at] of this.#purgedAt) if (at <= counter) this.#purgedAt.delete(key);
     this.#list = undefined;
     this.#entries.clear();
     return { purged: true, recheckInMs: undefined };
+  }
+
+  /** The first counter this replica reads: what it accounts for, and the floor of what it takes as current. */
+  #start(counter: number): void {
+    this.#known = counter;
+    this.#floor = counter;
   }
 
   close(): void {
@@ -270,7 +283,6 @@ export class CachedNamespaces {
   }
 
   #setList(keys: NamespaceList, counter: number, expiresAt: number): Entry<NamespaceList> {
-    this.#known ??= counter;
     this.#list = { value: keys, counter, expiresAt };
     return this.#list;
   }

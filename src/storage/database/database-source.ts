@@ -226,6 +226,8 @@ export class DatabaseSource implements WritableFlagSource {
 
     try {
       last = await readChangeCounter(this.#database);
+      // The cache starts from it: what the shared cache holds from before it is not taken (see CachedNamespaces).
+      this.#namespaces?.counterIs(last);
     } catch {
       healthy = false;
     }
