@@ -14,6 +14,7 @@ import {
   type RedisCacheOptions,
   redisCacheKey,
 } from "./open-redis-cache.js";
+import { sealRedisEnvelope } from "./redis-envelope.js";
 import { RedisStartError } from "./redis-start-error.js";
 import type { PurgeMessage, SharedCache } from "./shared-cache.js";
 
@@ -354,6 +355,48 @@ describe("openRedisCache when Redis fails", () => {
     }
   });
 
+  test("a value whose time to live is up (PTTL 0) is a miss, not a value that never expires", async () => {
+    // A real Redis answers PTTL 0 only in the millisecond a key expires: a server of the test's own answers it
+    // every time. (Misread, it made a replica keep the entry it read for ever.)
+    const value = JSON.stringify({ counter: 1, value: ["default"] });
+    const stored = sealRedisEnvelope("s:nl:default", value);
+    let pttl = 0;
+    const fake = await startFakeRedis((command) => {
+      switch (command[0]?.toUpperCase()) {
+        case "HELLO":
+          return "-ERR unknown command 'HELLO'\r\n"; // a RESP2 server: the client falls back
+        case "INFO":
+          return bulk("loading:0\r\n");
+        case "MULTI":
+          return "+OK\r\n";
+        case "GET":
+        case "PTTL":
+          return "+QUEUED\r\n";
+        case "EXEC":
+          return `*2\r\n${bulk(stored)}:${pttl}\r\n`;
+        default:
+          return "+OK\r\n";
+      }
+    });
+    try {
+      const cache = await within(
+        openRedisCache({ host: "127.0.0.1", port: fake.port, ttlMs: 1000 }),
+        PROMPT_MS,
+        "opening",
+      );
+      opened.push(cache);
+      assert.equal(await within(cache.get("s:nl:default"), PROMPT_MS, "get"), undefined);
+      assert.equal(cache.errors, 0);
+      assert.equal(cache.lastError, undefined);
+      pttl = 1;
+      // A millisecond left: the value, for that long.
+      assert.deepEqual(await cache.get("s:nl:default"), { value, ttlMs: 1 });
+      await cache.close();
+    } finally {
+      await fake.close();
+    }
+  });
+
   test("a server that answers garbage: opens, and every read is a miss", async () => {
     const sockets = new Set<Socket>();
     const server: Server = createServer((socket) => {
@@ -505,3 +548,66 @@ describe("openRedisCache over TLS", () => {
     assert.equal(path.message, `cache.redis.ca_cert_path: cannot read ${missing} (ENOENT)`);
   });
 });
+
+/** A RESP bulk string. */
+function bulk(text: string): string {
+  return `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
+}
+
+/**
+ * A TCP server speaking just enough RESP2 for the client: each command (an array of bulk strings) is answered with
+ * what `reply` returns, raw.
+ */
+async function startFakeRedis(
+  reply: (command: string[]) => string,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => undefined);
+    let buffered = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const parsed = parseCommand(buffered);
+        if (parsed === undefined) return;
+        buffered = buffered.subarray(parsed.length);
+        socket.write(reply(parsed.command));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  assert.ok(address !== null && typeof address === "object");
+  return {
+    port: address.port,
+    close: async () => {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/** The first complete command in `buffer` and the bytes it takes, or undefined while it is incomplete. */
+function parseCommand(buffer: Buffer): { command: string[]; length: number } | undefined {
+  const line = (from: number) => {
+    const end = buffer.indexOf("\r\n", from);
+    return end < 0 ? undefined : { text: buffer.toString("latin1", from, end), next: end + 2 };
+  };
+  const header = line(0);
+  if (header === undefined) return undefined;
+  assert.match(header.text, /^\*\d+$/, "the client sends arrays");
+  const command: string[] = [];
+  let offset = header.next;
+  for (let index = 0; index < Number(header.text.slice(1)); index++) {
+    const size = line(offset);
+    if (size === undefined) return undefined;
+    const length = Number(size.text.slice(1));
+    if (buffer.length < size.next + length + 2) return undefined;
+    command.push(buffer.toString("utf8", size.next, size.next + length));
+    offset = size.next + length + 2;
+  }
+  return { command, length: offset };
+}

@@ -220,7 +220,12 @@ class RedisSharedCache implements SharedCache {
     }
     const text = stored?.[1];
     const pttl = ttl?.[1];
-    if (text === null && typeof pttl === "number") {
+    // PTTL 0: the value expires within this millisecond (Redis rounds down what is left, and answers 0 for a key
+    // whose time is up but is not removed yet). A miss, as it is about to be one: handing it out with 0 ms to live
+    // would read as "never expires" to a caller that takes 0 as no expiry, as `cache.ttl` does. It happens all the
+    // time: a replica fills its memory and Redis at the same moment for the same TTL, so that its next miss comes
+    // as the Redis value ends.
+    if ((text === null || pttl === 0) && typeof pttl === "number") {
       this.#succeed();
       return undefined;
     }

@@ -252,6 +252,14 @@ export class CachedNamespaces {
     return { purged: true, recheckInMs: undefined };
   }
 
+  /**
+   * When an entry taken from the shared cache expires here: when it does there, and never later than `cache.ttl`
+   * from now (a value Redis keeps for ever, after a PERSIST, is still read again).
+   */
+  #sharedExpiry(now: number, sharedTtlMs: number | undefined): number {
+    return Math.min(expiry(now, sharedTtlMs), expiry(now, this.#options.ttlMs));
+  }
+
   /** The first counter this replica reads: what it accounts for, and the floor of what it takes as current. */
   #start(counter: number): void {
     this.#known = counter;
@@ -269,7 +277,11 @@ export class CachedNamespaces {
     const shared = await this.#options.shared?.get(this.#sharedKey(LIST));
     const fromShared = shared === undefined ? undefined : decodeListEntry(shared.value);
     if (fromShared !== undefined && this.#current(LIST, fromShared.counter)) {
-      return this.#setList(new Set(fromShared.value), fromShared.counter, expiry(now, shared?.ttlMs));
+      return this.#setList(
+        new Set(fromShared.value),
+        fromShared.counter,
+        this.#sharedExpiry(now, shared?.ttlMs),
+      );
     }
     const { counter, keys } = await database.transaction(async (tx) => {
       const counter = await readChangeCounter(tx);
@@ -312,7 +324,7 @@ export class CachedNamespaces {
           missing.push(key);
           return;
         }
-        const held = { ...entry, expiresAt: expiry(now, found?.ttlMs) };
+        const held = { ...entry, expiresAt: this.#sharedExpiry(now, found?.ttlMs) };
         this.#entries.set(key, held);
         values.set(key, held);
       }),
