@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { pino } from "pino";
 import { createRemote, flagFile, type OutsideRemote } from "../../../test/helpers/outside-remote.js";
+import { waitFor } from "../../../test/helpers/wait-for.js";
 import type { FileWrite } from "../flag-source.js";
 import { GitRemoteSource } from "./remote-source.js";
 import { createGitRunner, type GitRunner } from "./run-git.js";
@@ -102,6 +103,38 @@ describe("GitRemoteSource", () => {
       assert.equal(revision, (await real(remote.bare, ["rev-parse", "main"])).stdout.trim());
       assert.match(remote.show("team/features.yaml"), /enabled: true/);
       assert.match(remote.show("ops/features.yaml"), /enabled: true/);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it("polls once for every environment watching it, and tells each of them of a change", async (t) => {
+    const remote = await createRemote({ "team/features.yaml": flagFile("team", "t1", false) });
+    remotes.push(remote);
+    let fetches = 0;
+    const git: GitRunner = async (cwd, args, options) => {
+      if (args[0] === "fetch") fetches++;
+      return real(cwd, args, options);
+    };
+    const source = await open(remote, git);
+    try {
+      const told = { first: 0, second: 0 };
+      const stop = new AbortController();
+      await source.watch(() => told.first++, stop.signal);
+      await source.watch(() => told.second++, stop.signal);
+      await remote.push({ "ops/features.yaml": flagFile("ops", "o1", false) });
+      // A webhook sync through one environment tells both.
+      assert.equal(await source.sync(), true);
+      assert.deepEqual(told, { first: 1, second: 1 });
+      t.mock.timers.enable({ apis: ["setInterval"] });
+      fetches = 0;
+      await remote.push({ "ops/features.yaml": flagFile("ops", "o1", true) });
+      t.mock.timers.tick(1_000);
+      await waitFor(() => told.first === 2 && told.second === 2, {
+        what: "both environments told of the poll's change",
+      });
+      assert.equal(fetches, 1, "one poll for both");
+      stop.abort();
     } finally {
       await source.close();
     }

@@ -33,7 +33,7 @@ export class GitRemoteSource implements BranchingSource {
   readonly #local: LocalSource;
   /** Serializes fetches, writes and branch changes: git commands in one clone must not interleave. */
   readonly #lock = new SerialLock();
-  readonly #stopPolls = new Set<() => void>();
+  #stopPolling: (() => void) | undefined;
   readonly #listeners = new Set<() => void>();
   #pollErrors = 0;
 
@@ -81,8 +81,11 @@ export class GitRemoteSource implements BranchingSource {
   }
 
   /** Fetches now and moves to the remote's head if it moved. Resolves true when it did. */
-  sync(): Promise<boolean> {
-    return this.#lock.run(() => this.#clone.fetchAndReset());
+  /** Fetches now; when the state moved, every environment watching this storage is told. */
+  async sync(): Promise<boolean> {
+    const moved = await this.#lock.run(() => this.#clone.fetchAndReset());
+    if (moved) for (const listener of this.#listeners) listener();
+    return moved;
   }
 
   /** Pushes the current head to a new branch `ref` on the remote, then opens a clone that follows it. */
@@ -130,30 +133,35 @@ export class GitRemoteSource implements BranchingSource {
     });
   }
 
+  /**
+   * Polls the remote every `poll_interval` while anyone watches (one poll for every environment on this storage,
+   * each told when it moved), until `signal` aborts.
+   */
   async watch(onChange: () => void, signal: AbortSignal): Promise<void> {
     this.#listeners.add(onChange);
-    const stop = startPolling(
+    this.#stopPolling ??= startPolling(
       () =>
         this.sync().then(
-          (moved) => {
-            if (moved) onChange();
-          },
+          () => undefined,
           () => {
             this.#pollErrors += 1;
           },
         ),
       this.#options.pollIntervalMs,
     );
-    this.#stopPolls.add(stop);
     signal.addEventListener(
       "abort",
       () => {
         this.#listeners.delete(onChange);
-        stop();
-        this.#stopPolls.delete(stop);
+        if (this.#listeners.size === 0) this.#stopPoll();
       },
       { once: true },
     );
+  }
+
+  #stopPoll(): void {
+    this.#stopPolling?.();
+    this.#stopPolling = undefined;
   }
 
   write(transaction: WriteTransaction): Promise<string> {
@@ -171,7 +179,7 @@ export class GitRemoteSource implements BranchingSource {
   }
 
   async close(): Promise<void> {
-    for (const stop of this.#stopPolls) stop();
+    this.#stopPoll();
     await this.#local.close();
     // Wait for a write or fetch in progress before removing a temporary clone.
     await this.#lock.run(async () => undefined);
