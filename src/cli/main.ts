@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config-error.js";
 import { type LoadedConfig, loadConfig } from "../config/load-config.js";
+import { PreconditionError, UnavailableError } from "../domain/errors.js";
 import { createLogger } from "../server/logger.js";
 import { PennantServer } from "../server/pennant-server.js";
 import { VERSION } from "../version.js";
@@ -194,7 +195,10 @@ async function runServer(configPath: string | undefined, forceMigrate: boolean):
       console.error(`pennant: ${error.message}`);
       return EXIT_USAGE;
     }
-    logger.fatal({ err: error }, "could not start");
+    // A typed failure (a storage unreachable, refusing the credentials, needing migrations) says what to fix.
+    const reason =
+      error instanceof UnavailableError || error instanceof PreconditionError ? `: ${error.message}` : "";
+    logger.fatal({ err: error }, `could not start${reason}`);
     return EXIT_FAILURE;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

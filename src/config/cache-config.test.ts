@@ -232,7 +232,7 @@ describe("cache", () => {
 
   describe("enabled with no database storage", () => {
     const WARNING =
-      "cache.enabled: the cache has no effect on git, local or memory storage: their flag state is already served from memory";
+      "cache.enabled: the cache has no effect on git, local, memory or object storage: their flag state is already served from memory";
 
     it("is accepted with a warning naming cache.enabled, in v2 and v1 configurations", async () => {
       const cases: [string | undefined, Record<string, string>][] = [

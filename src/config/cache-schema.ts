@@ -129,7 +129,7 @@ function given(value: string | undefined): value is string {
  * storage, in process memory or shared in Redis. Names, defaults and `FLIPT_CACHE_*` variables are v1's.
  */
 export const CACHE_SCHEMA = s.object(
-  "Pennant (Flipt v1's `cache`): a cache in front of database storage; no effect on git, local or memory storage.",
+  "Pennant (Flipt v1's `cache`): a cache in front of database storage; no effect on git, local, memory or object storage.",
   CACHE_FIELDS,
   { finalize: checkCache },
 );

@@ -113,16 +113,17 @@ function checkDatabaseDirectories(config: Config, context: NodeContext): void {
 
 /** The warning for `cache.enabled: true` when no storage is a database. */
 export const CACHE_WITHOUT_DATABASE =
-  "cache.enabled: the cache has no effect on git, local or memory storage: their flag state is already served from memory";
+  "cache.enabled: the cache has no effect on git, local, memory or object storage: their flag state is already served from memory";
 
 /**
- * The cache sits in front of a database storage. Git, local and memory storages hold their snapshots in memory
- * already: a cache enabled with none but those is accepted (Flipt v1 files have it), with a warning that it does
- * nothing there.
+ * The cache sits in front of a database storage. Git, local, memory and object storages hold their snapshots in
+ * memory already: a cache enabled with none but those is accepted (Flipt v1 files have it), with a warning that it
+ * does nothing there.
  */
 function checkCacheHasDatabase({ cache, storage }: Config, context: NodeContext): void {
   if (!cache.enabled) return;
-  if (Object.values(storage).some((entry) => entry.backend.type === "database")) return;
+  const types = Object.values(storage).map((entry) => entry.backend.type);
+  if (types.includes("database")) return;
   context.warn("cache.enabled", CACHE_WITHOUT_DATABASE);
 }
 

@@ -19,6 +19,7 @@ export const V1_STORAGE_ID = "default";
 
 type V1Storage = V1Config["storage"];
 type V1Git = NonNullable<V1Storage["git"]>;
+type V1Object = NonNullable<V1Storage["object"]>;
 
 /** What one v1 storage type becomes: the storage, the environment's directory, and the git credential. */
 interface Translated {
@@ -31,8 +32,8 @@ interface Translated {
  * Turns a decoded Flipt v1 configuration into Pennant's: its one storage (`storage.type`) becomes the storage
  * `default`, read by the one environment `default`, and git's `authentication` becomes the credentials `default`;
  * the sections both shapes share (`cache` among them) are kept as they are. Checks v1's rules with v1's key names
- * (`storage.read_only: false` with another type than `database` is refused, as Flipt v1 refuses it; `object` and
- * `oci` are not supported yet), then the rules of every configuration (`checkConfig`).
+ * (`storage.read_only: false` with another type than `database` is refused, as Flipt v1 refuses it; `oci` is not
+ * supported yet), then the rules of every configuration (`checkConfig`).
  */
 export function fromV1Config(v1: V1Config, context: NodeContext): Config {
   const { version: _version, db: _db, storage, ...shared } = v1;
@@ -102,13 +103,67 @@ function translate({ db, storage }: V1Config, context: NodeContext): Translated 
       };
     case "git":
       return translateGit(storage.git, context);
-    default:
+    case "object":
+      return { storage: translateObject(storage.object, context), directory: "" };
+    case "oci":
       context.report(
         "storage.type",
-        `"${storage.type}" (Flipt v1's ${storage.type === "oci" ? "OCI bundle" : "object store"} storage) is not supported by Pennant yet: use database, local or git`,
+        `"${storage.type}" (Flipt v1's OCI bundle storage) is not supported by Pennant yet: use database, local, git or object`,
       );
       return { storage: BASE_STORAGE, directory: "" };
+    default:
+      // An unknown type, reported where it was decoded.
+      return { storage: BASE_STORAGE, directory: "" };
   }
+}
+
+/**
+ * `storage.object`: the store of `type` becomes a storage of that `backend.type` (`s3`, `azblob`, `googlecloud`)
+ * with the section's keys and `poll_interval` (default 1m), read-only as every v1 object storage is. A missing
+ * type or bucket is refused with Flipt v1's message, at its key.
+ */
+function translateObject(object: V1Object | undefined, context: NodeContext): StorageConfig {
+  const base: StorageConfig = { ...BASE_STORAGE, readOnly: true };
+  const required = (key: string, value: string | undefined, message: string) => {
+    if (value === undefined || value === "") context.report(`storage.object.${key}`, message);
+  };
+  switch (object?.type) {
+    case undefined:
+      context.report("storage.object.type", "object storage type must be specified");
+      return base;
+    case "s3": {
+      const { bucket, prefix, region, endpoint, pollInterval } = object.s3;
+      required("s3.bucket", bucket, "s3 bucket must be specified");
+      return {
+        ...base,
+        backend: { type: "s3", ...definedOnly({ bucket, prefix, region, endpoint }) },
+        pollInterval,
+      };
+    }
+    case "azblob": {
+      const { container, endpoint, pollInterval } = object.azblob;
+      required("azblob.container", container, "azblob container must be specified");
+      return { ...base, backend: { type: "azblob", ...definedOnly({ container, endpoint }) }, pollInterval };
+    }
+    case "googlecloud": {
+      const { bucket, prefix, pollInterval } = object.googlecloud;
+      required("googlecloud.bucket", bucket, "googlecloud bucket must be specified");
+      return {
+        ...base,
+        backend: { type: "googlecloud", ...definedOnly({ bucket, prefix }) },
+        pollInterval,
+      };
+    }
+  }
+}
+
+/** The keys of `record` whose value is defined. */
+function definedOnly<T extends Record<string, unknown>>(
+  record: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]?: Exclude<T[K], undefined>;
+  };
 }
 
 /** `storage.git`: a remote, followed by branch or semver tag, read-only as every v1 git storage is. */

@@ -282,8 +282,9 @@ interface Kind {
 
 /**
  * An object whose `tag` key (one of the kinds' names; `defaultKind` when absent) picks a kind, beside the keys
- * of every kind (a key belongs to one kind only). A kind's scalar defaults apply only to objects of that kind, so
- * in the type its keys are optional; give a kind's block of keys `optional: true` for the same reason.
+ * of every kind. A key belongs to one kind, or is one node without a default that several kinds share (an object
+ * store's `bucket`: its doc says what it means to each). A kind's scalar defaults apply only to objects of that
+ * kind, so in the type its keys are optional; give a kind's block of keys `optional: true` for the same reason.
  */
 export function tagged<K extends Readonly<Record<string, Kind>>, T extends string>(
   doc: string,
@@ -296,11 +297,15 @@ export function tagged<K extends Readonly<Record<string, Kind>>, T extends strin
   const fields: Record<string, SchemaNode> = {
     [tag]: string(`${kindDocs.join("; ")}.`, { values: names, default: defaultKind }),
   };
+  const shareable = new Map<string, SchemaNode>();
   for (const [name, kind] of Object.entries(kinds)) {
     for (const [key, node] of Object.entries(kind.keys)) {
-      if (Object.hasOwn(fields, key))
-        throw new Error(`tagged "${doc}": "${key}" is the tag or another kind's key`);
       const conditional = isScalarNode(node) && node.default !== undefined;
+      if (Object.hasOwn(fields, key)) {
+        if (shareable.get(key) === node && !conditional) continue;
+        throw new Error(`tagged "${doc}": "${key}" is the tag or another kind's key`);
+      }
+      if (!conditional) shareable.set(key, node);
       fields[key] = conditional ? { ...node, defaultWhen: { key: tag, is: name } } : node;
     }
   }

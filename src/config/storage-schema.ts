@@ -6,13 +6,25 @@ import * as s from "./schema.js";
 const SIGNATURE_NAME = "flipt";
 const SIGNATURE_EMAIL = "flipt[bot]@noreply.flipt.io";
 
+// The keys of object stores (spec v1-backends §1.3, §4.1), shared by the kinds that have them: one node each.
+const BUCKET = s.string("`s3`, `googlecloud`: the bucket holding the flag files (required).");
+const PREFIX = s.string(
+  "`s3`, `googlecloud`: the prefix of the objects' keys, used literally: `flags/` reads `flags/.flipt.yml`, `flags` reads `flags.flipt.yml`.",
+);
+const REGION = s.string("`s3`: the bucket's region; else the AWS SDK's (`AWS_REGION`, the profile).");
+const ENDPOINT = s.string(
+  "`s3`: an S3-compatible store's URL (MinIO, ...), addressed path-style; `azblob`: the blob service's domain, such as `https://blob.core.windows.net` or `http://127.0.0.1:10000` (Azurite).",
+);
+const CONTAINER = s.string("`azblob`: the container holding the flag files (required).");
+
 /**
  * The kinds of storage, by `backend.type`: one entry each, with its doc (shown in `backend.type`'s) and its own
  * keys under `backend`, whose defaults apply to storages of that kind only.
  *
- * To add a kind (object, oci, ...), add its entry here: decoding, the `FLIPT_STORAGE_<ID>_BACKEND_*`
+ * To add a kind (oci, ...), add its entry here: decoding, the `FLIPT_STORAGE_<ID>_BACKEND_*`
  * variables, the key list the docs check reads and the `StorageConfig` type all follow from it. Give a block of
- * keys `optional: true`; a rule across keys goes in `checkStorage`. Then document its keys in
+ * keys `optional: true`; kinds may share a key without a default as one node (the object stores' `bucket`); a
+ * rule across keys goes in `checkStorage`. Then document its keys in
  * docs/configuration.md (the docs check names any missing row) and open it in src/server/create-environments.ts.
  */
 const STORAGE_KINDS = {
@@ -27,10 +39,39 @@ const STORAGE_KINDS = {
     doc: "a relational database in Flipt v1's schema (SQLite, libSQL, PostgreSQL, MySQL, CockroachDB)",
     keys: DATABASE_FIELDS,
   },
+  s3: {
+    doc: "Amazon S3 or an S3-compatible store (MinIO, ...), read-only",
+    keys: { bucket: BUCKET, prefix: PREFIX, region: REGION, endpoint: ENDPOINT },
+  },
+  azblob: {
+    doc: "an Azure Blob Storage container, read-only",
+    keys: { container: CONTAINER, endpoint: ENDPOINT },
+  },
+  googlecloud: {
+    doc: "a Google Cloud Storage bucket, read-only",
+    keys: { bucket: BUCKET, prefix: PREFIX },
+  },
 };
+
+/** The kinds that are object stores (Flipt v1's `storage.type: object`): polled and always read-only. */
+export const OBJECT_STORAGE_KINDS = ["s3", "azblob", "googlecloud"] as const;
+
+export type ObjectStorageKind = (typeof OBJECT_STORAGE_KINDS)[number];
+
+export function isObjectStorageKind(type: string | undefined): type is ObjectStorageKind {
+  return (OBJECT_STORAGE_KINDS as readonly (string | undefined)[]).includes(type);
+}
 
 /** How often a database is checked for changes made elsewhere, unless `poll_interval` says otherwise. */
 export const DATABASE_POLL_INTERVAL = "1s";
+
+/** How often an object store is listed for changes, unless `poll_interval` says otherwise (Flipt v1's default). */
+export const OBJECT_POLL_INTERVAL = "1m";
+
+/** The `backend.type` of a storage being decoded, from its already-decoded siblings. */
+function backendTypeOf(siblings: Readonly<Record<string, unknown>>): string | undefined {
+  return (siblings.backend as { type?: string } | undefined)?.type;
+}
 
 const STORAGE_FIELDS = {
   backend: s.tagged("Where the repository lives.", "type", STORAGE_KINDS, "memory"),
@@ -44,13 +85,14 @@ const STORAGE_FIELDS = {
     "With `ref_type: semver`: the constraint tags must satisfy, such as `v1.0.*` or `>=1.2, <2`.",
   ),
   poll_interval: s.duration(
-    "How often the remote is fetched, or a database checked for changes made by others.",
+    "How often the remote is fetched, a database checked for changes made by others, or an object store listed.",
     {
-      default: (siblings) =>
-        (siblings.backend as { type?: string } | undefined)?.type === "database"
-          ? DATABASE_POLL_INTERVAL
-          : "30s",
-      defaultText: `30s, ${DATABASE_POLL_INTERVAL} for a database`,
+      default: (siblings) => {
+        const type = backendTypeOf(siblings);
+        if (type === "database") return DATABASE_POLL_INTERVAL;
+        return isObjectStorageKind(type) ? OBJECT_POLL_INTERVAL : "30s";
+      },
+      defaultText: `30s, ${DATABASE_POLL_INTERVAL} for a database, ${OBJECT_POLL_INTERVAL} for an object store`,
       min: "1s",
     },
   ),
@@ -64,7 +106,10 @@ const STORAGE_FIELDS = {
     secret: true,
   }),
   insecure_skip_tls: s.boolean("Skip TLS verification for the remote.", { default: false }),
-  read_only: s.boolean("Pennant: reject writes to this storage.", { default: false }),
+  read_only: s.boolean("Pennant: reject writes to this storage (an object store always does).", {
+    default: (siblings) => isObjectStorageKind(backendTypeOf(siblings)),
+    defaultText: "false, true for an object store",
+  }),
   webhook_secret: s.string(
     "Pennant: shared secret of `POST /api/v2/environments/{env}/sync` (GitHub's X-Hub-Signature-256 HMAC).",
     { secret: true },
@@ -91,6 +136,7 @@ type Storage = s.InferFields<typeof STORAGE_FIELDS>;
 
 function checkStorage(storage: Storage, context: s.NodeContext): Storage {
   if (storage.backend.type === "database") return checkDatabaseStorage(storage, context);
+  if (isObjectStorageKind(storage.backend.type)) return checkObjectStorage(storage, context);
   if (storage.caCertPath !== undefined && storage.caCertBytes !== undefined) {
     context.report("", "ca_cert_path and ca_cert_bytes are mutually exclusive");
   }
@@ -109,33 +155,80 @@ function checkStorage(storage: Storage, context: s.NodeContext): Storage {
   return storage;
 }
 
-/** The git keys that mean nothing to a database, which is read and written in place. */
-const GIT_ONLY_KEYS = [
-  ["remote", "remote"],
-  ["credentials", "credentials"],
-  ["ref", "ref"],
-  ["caCertPath", "ca_cert_path"],
-  ["caCertBytes", "ca_cert_bytes"],
-] as const;
+/** A key of a storage's, and whether a storage sets it (a key with a default: to another value than it). */
+type KeyUse = readonly [key: string, isSet: (storage: Storage) => boolean];
+
+/** Git's keys, which mean nothing to a storage that is no git repository: a database, an object store. */
+const GIT_ONLY_KEYS: readonly KeyUse[] = [
+  ["remote", (storage) => storage.remote !== undefined],
+  ["credentials", (storage) => storage.credentials !== undefined],
+  ["ref", (storage) => storage.ref !== undefined],
+  ["ref_type", (storage) => storage.refType === "semver"],
+  ["ca_cert_path", (storage) => storage.caCertPath !== undefined],
+  ["ca_cert_bytes", (storage) => storage.caCertBytes !== undefined],
+];
+
+/**
+ * Further keys an object store has no use for: it has no TLS setting of git's, and it refuses to start when its
+ * bucket cannot be listed.
+ */
+const OBJECT_STORE_REFUSED_KEYS: readonly KeyUse[] = [
+  ["insecure_skip_tls", (storage) => storage.insecureSkipTls],
+  ["fetch_policy", (storage) => storage.fetchPolicy === "lenient"],
+];
+
+/** Reports each of `keys` that `storage` sets: it does not apply to a storage of its `backend.type`. */
+function refuseKeys(storage: Storage, keys: readonly KeyUse[], context: s.NodeContext): void {
+  for (const [key, isSet] of keys) {
+    if (isSet(storage)) {
+      context.report(key, `does not apply to a storage of backend.type ${storage.backend.type}`);
+    }
+  }
+}
 
 /** A database storage: its address (Flipt v1's `db` rules), and none of git's keys. */
 function checkDatabaseStorage(storage: Storage, context: s.NodeContext): Storage {
-  for (const [field, key] of GIT_ONLY_KEYS) {
-    if (storage[field] !== undefined) {
-      context.report(key, "does not apply to a storage of backend.type database");
+  refuseKeys(storage, GIT_ONLY_KEYS, context);
+  return { ...storage, backend: resolveDatabaseAddress(storage.backend, "backend", context) };
+}
+
+/** The key naming where an object store's flag files are, by kind (required). */
+const OBJECT_STORE_LOCATION = { s3: "bucket", azblob: "container", googlecloud: "bucket" } as const;
+
+/**
+ * An object store: its bucket (or container), none of git's keys nor another kind's, and read-only: `read_only`
+ * is true unless set, and setting it to false is refused (Flipt v1 refuses `read_only: false` for every storage
+ * but a database: "setting read only mode is only supported with database storage").
+ */
+function checkObjectStorage(storage: Storage, context: s.NodeContext): Storage {
+  const type = storage.backend.type as ObjectStorageKind;
+  refuseKeys(storage, [...GIT_ONLY_KEYS, ...OBJECT_STORE_REFUSED_KEYS], context);
+  if (!storage.readOnly) {
+    context.report(
+      "read_only",
+      `cannot be false: a storage of backend.type ${type} is an object store, which is always read-only (leave read_only out)`,
+    );
+  }
+  const location = OBJECT_STORE_LOCATION[type];
+  const backend = storage.backend as Readonly<Record<string, unknown>>;
+  if (backend[location] === undefined || backend[location] === "") {
+    context.report(`backend.${location}`, `is required when backend.type is ${type}`);
+  }
+  const own = new Set(Object.keys(STORAGE_KINDS[type].keys));
+  const others = Object.values(STORAGE_KINDS).flatMap((kind) => Object.keys(kind.keys));
+  for (const key of new Set(others)) {
+    if (!own.has(key) && backend[s.camelCase(key)] !== undefined) {
+      context.report(`backend.${key}`, `does not apply to backend.type ${type}`);
     }
   }
-  if (storage.refType === "semver") {
-    context.report("ref_type", "does not apply to a storage of backend.type database");
-  }
-  return { ...storage, backend: resolveDatabaseAddress(storage.backend, "backend", context) };
+  return { ...storage, readOnly: true };
 }
 
 /** `storage.<id>`: the storages environments read, and `storage.read_only` for all of them. */
 export const STORAGE_SCHEMA = s.map(
   "Storages by id; each environment reads one.",
   "id",
-  s.object("A git-backed or database storage.", STORAGE_FIELDS, { finalize: checkStorage }),
+  s.object("A git-backed, database or object storage.", STORAGE_FIELDS, { finalize: checkStorage }),
   {
     reserved: {
       read_only: s.boolean(

@@ -39,9 +39,39 @@ const V1_GIT_FIELDS = {
   }),
 };
 
+/** How often a v1 object store is listed (`storage.object.<type>.poll_interval`). */
+const V1_OBJECT_POLL_INTERVAL = s.duration("How often the bucket is listed for changes.", {
+  default: "1m",
+  min: "1s",
+});
+
+/** Flipt v1's object stores (spec v1-backends §1.3): `type`, and a section of keys per type. */
+const V1_OBJECT_FIELDS = {
+  type: s.string("The object store: `s3`, `azblob` or `googlecloud` (required).", {
+    values: ["s3", "azblob", "googlecloud"],
+  }),
+  s3: s.object("`type: s3`.", {
+    bucket: s.string("The bucket (required)."),
+    prefix: s.string("The prefix of the objects' keys, used literally."),
+    region: s.string("The bucket's region."),
+    endpoint: s.string("An S3-compatible store's URL (MinIO, ...)."),
+    poll_interval: V1_OBJECT_POLL_INTERVAL,
+  }),
+  azblob: s.object("`type: azblob`.", {
+    container: s.string("The container (required)."),
+    endpoint: s.string("The blob service's domain, such as `https://blob.core.windows.net`."),
+    poll_interval: V1_OBJECT_POLL_INTERVAL,
+  }),
+  googlecloud: s.object("`type: googlecloud`.", {
+    bucket: s.string("The bucket (required)."),
+    prefix: s.string("The prefix of the objects' keys, used literally."),
+    poll_interval: V1_OBJECT_POLL_INTERVAL,
+  }),
+};
+
 const V1_STORAGE_SCHEMA = s.object("Flipt v1's storage: one, of `type`.", {
   type: s.string(
-    "`database` (Flipt v1's default), `local` (a directory), `git` (a repository); `object` and `oci` are not supported yet.",
+    "`database` (Flipt v1's default), `local` (a directory), `git` (a repository), `object` (an object store); `oci` is not supported yet.",
     { values: V1_STORAGE_TYPES, default: "database" },
   ),
   read_only: s.boolean(
@@ -53,9 +83,7 @@ const V1_STORAGE_SCHEMA = s.object("Flipt v1's storage: one, of `type`.", {
     { optional: true },
   ),
   git: s.object("`type: git`.", V1_GIT_FIELDS, { optional: true }),
-  object: s.opaque(
-    "`type: object` (not supported yet: accepted so that the type's error is the one reported).",
-  ),
+  object: s.object("`type: object`.", V1_OBJECT_FIELDS, { optional: true }),
   oci: s.opaque("`type: oci` (not supported yet: accepted so that the type's error is the one reported)."),
 });
 

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Config, EnvironmentConfig, StorageConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import { databaseKeyPath } from "../config/from-v1-config.js";
+import { isObjectStorageKind, type ObjectStorageKind } from "../config/storage-schema.js";
 import { NotFoundError, PreconditionError, ValidationError } from "../domain/errors.js";
 import type { FeaturesLimits } from "../format/limits.js";
 import { effectiveRedisTtlMs, openRedisCache } from "../storage/cache/open-redis-cache.js";
@@ -25,6 +26,9 @@ import { GitRemoteSource } from "../storage/git/remote-source.js";
 import type { GitRunner } from "../storage/git/run-git.js";
 import { LocalSource } from "../storage/local/local-source.js";
 import { MemorySource } from "../storage/memory/memory-source.js";
+import type { ObjectStoreConfig } from "../storage/object/object-bucket.js";
+import { ObjectSource } from "../storage/object/object-source.js";
+import { openObjectBucket } from "../storage/object/open-object-bucket.js";
 
 export interface CreatedEnvironments {
   readonly environments: Environments;
@@ -44,7 +48,8 @@ export interface CreateEnvironmentsOptions {
 /**
  * The composition root for storage: one source per `storage.<id>` that an environment uses, then one
  * environment per `environments.<key>`. The only place concrete backends are chosen. A database storage is
- * opened and its schema checked first (`openDatabaseSource`).
+ * opened and its schema checked first (`openDatabaseSource`); an object store's bucket is listed once, so that
+ * one missing, refusing the credentials or unreachable fails here with an `ObjectStoreError` naming it.
  */
 export async function createEnvironments(
   config: Config,
@@ -240,6 +245,15 @@ async function openSource(id: string, storage: StorageConfig, opening: Opening):
       cache: cache?.(id),
     });
   }
+  if (isObjectStorageKind(storage.backend.type)) {
+    // Lists the bucket once: one missing, refusing the credentials or unreachable fails the start, named.
+    return ObjectSource.open({
+      bucket: await openObjectBucket(objectStoreConfig(storage.backend.type, storage), env),
+      pollIntervalMs: storage.pollInterval,
+      limits,
+      logger: logger.child({ storage: id }),
+    });
+  }
   if (storage.remote !== undefined) {
     const credential =
       storage.credentials === undefined ? undefined : config.credentials[storage.credentials];
@@ -282,6 +296,28 @@ async function openSource(id: string, storage: StorageConfig, opening: Opening):
         recover,
         limits,
       });
+  }
+}
+
+/**
+ * Where the flag files of an object storage of kind `type` are: its bucket (or container) and prefix, as its
+ * `backend` keys say. The configuration made sure the bucket (or container) is named. An environment's
+ * `directory` is a further prefix, which the source adds.
+ */
+function objectStoreConfig(type: ObjectStorageKind, { backend }: StorageConfig): ObjectStoreConfig {
+  switch (type) {
+    case "s3":
+      return {
+        provider: "s3",
+        bucket: backend.bucket ?? "",
+        prefix: backend.prefix ?? "",
+        region: backend.region,
+        endpoint: backend.endpoint,
+      };
+    case "azblob":
+      return { provider: "azblob", container: backend.container ?? "", endpoint: backend.endpoint };
+    case "googlecloud":
+      return { provider: "googlecloud", bucket: backend.bucket ?? "", prefix: backend.prefix ?? "" };
   }
 }
 
