@@ -19,5 +19,7 @@ export function selectFeaturePaths(
   if (matcher.issues.length > 0) {
     throw new ValidationError(`invalid ${findIndexPath(paths) ?? ".flipt.yml"}`, { issues: matcher.issues });
   }
-  return { selected: paths.filter((path) => matcher.matches(path)).sort(), matcher };
+  // The index is never a features file itself, whatever its include says (`**/*.yml` would select it).
+  const index = findIndexPath(paths);
+  return { selected: paths.filter((path) => path !== index && matcher.matches(path)).sort(), matcher };
 }
