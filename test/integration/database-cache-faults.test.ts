@@ -45,6 +45,7 @@ import { redisCacheKey } from "../../src/storage/cache/open-redis-cache.js";
 import { openRedisEnvelope } from "../../src/storage/cache/redis-envelope.js";
 import { encodeListEntry, encodeNamespaceEntry } from "../../src/storage/database/shared-entry.js";
 import { betaFlag, booleanFlag, COLOR_FLAG, PRO_SEGMENT } from "../helpers/flag-payloads.js";
+import { metricValue } from "../helpers/metric-value.js";
 import { type PrivateRedis, startPrivateRedis } from "../helpers/private-redis.js";
 import { resourcesPath, restJson, writeResource } from "../helpers/rest-json.js";
 import {
@@ -100,12 +101,6 @@ function cacheEnv(
   };
 }
 
-/** The value of the series `name{labels}` in a scrape; 0 when it is not there. */
-function metric(text: string, name: string, labels = ""): number {
-  const line = text.split("\n").find((candidate) => candidate.startsWith(`${name}${labels} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
-}
-
 interface Counts {
   readonly hits: number;
   readonly misses: number;
@@ -119,10 +114,10 @@ async function counts(server: PennantProcess): Promise<Counts> {
   });
   const text = await response.text();
   return {
-    hits: metric(text, "flipt_cache_hit_total", '{cache="redis"}'),
-    misses: metric(text, "flipt_cache_miss_total", '{cache="redis"}'),
-    errors: metric(text, "flipt_cache_error_total", '{cache="redis"}'),
-    queries: metric(text, "pennant_database_queries_total", `{storage="${STORAGE}"}`),
+    hits: metricValue(text, "flipt_cache_hit_total", '{cache="redis"}'),
+    misses: metricValue(text, "flipt_cache_miss_total", '{cache="redis"}'),
+    errors: metricValue(text, "flipt_cache_error_total", '{cache="redis"}'),
+    queries: metricValue(text, "pennant_database_queries_total", `{storage="${STORAGE}"}`),
   };
 }
 

@@ -39,6 +39,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { booleanFlag } from "../helpers/flag-payloads.js";
+import { metricValue } from "../helpers/metric-value.js";
 import { type PrivateRedis, startPrivateRedis } from "../helpers/private-redis.js";
 import { resourcesPath, restJson, writeResource } from "../helpers/rest-json.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
@@ -83,21 +84,15 @@ interface Counts {
   readonly entries: number;
 }
 
-/** The value of the series `name{labels}` in a scrape; 0 when it is not there. */
-function metric(text: string, name: string, labels: string): number {
-  const line = text.split("\n").find((candidate) => candidate.startsWith(`${name}${labels} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
-}
-
 /** A replica's cache and database counters, from its `/metrics`. */
 async function counts(replica: Replica): Promise<Counts> {
   const text = await (await fetch(`${replica.process.httpUrl}/metrics`)).text();
   const cache = `{cache="${replica.backend}"}`;
   return {
-    hits: metric(text, "flipt_cache_hit_total", cache),
-    misses: metric(text, "flipt_cache_miss_total", cache),
-    queries: metric(text, "pennant_database_queries_total", '{storage="default"}'),
-    entries: metric(text, "pennant_cache_entries", `{storage="default",cache="${replica.backend}"}`),
+    hits: metricValue(text, "flipt_cache_hit_total", cache),
+    misses: metricValue(text, "flipt_cache_miss_total", cache),
+    queries: metricValue(text, "pennant_database_queries_total", '{storage="default"}'),
+    entries: metricValue(text, "pennant_cache_entries", `{storage="default",cache="${replica.backend}"}`),
   };
 }
 

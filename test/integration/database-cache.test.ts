@@ -15,15 +15,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { booleanFlag } from "../helpers/flag-payloads.js";
+import { metricValue } from "../helpers/metric-value.js";
 import { restJson, writeResource } from "../helpers/rest-json.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { waitFor } from "../helpers/wait-for.js";
-
-/** The value of the series `name{labels}` in a scrape; 0 when it is not there. */
-function metric(text: string, name: string, labels = ""): number {
-  const line = text.split("\n").find((candidate) => candidate.startsWith(`${name}${labels} `));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
-}
 
 interface Counts {
   readonly hits: number;
@@ -35,10 +30,10 @@ interface Counts {
 async function counts(server: PennantProcess): Promise<Counts> {
   const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
   return {
-    hits: metric(text, "flipt_cache_hit_total", '{cache="memory"}'),
-    misses: metric(text, "flipt_cache_miss_total", '{cache="memory"}'),
-    queries: metric(text, "pennant_database_queries_total", '{storage="default"}'),
-    entries: metric(text, "pennant_cache_entries", '{storage="default",cache="memory"}'),
+    hits: metricValue(text, "flipt_cache_hit_total", '{cache="memory"}'),
+    misses: metricValue(text, "flipt_cache_miss_total", '{cache="memory"}'),
+    queries: metricValue(text, "pennant_database_queries_total", '{storage="default"}'),
+    entries: metricValue(text, "pennant_cache_entries", '{storage="default",cache="memory"}'),
   };
 }
 
