@@ -21,6 +21,7 @@ import {
   generateBlobSASQueryParameters,
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
+import { waitForReadyOutput } from "./wait-for-ready-output.js";
 
 /** The development account every Azurite has (documented by Microsoft; not a secret). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
@@ -165,35 +166,13 @@ export async function startAzurite(): Promise<AzuriteServer> {
     void exited.then(() => {
       if (child === process_) child = undefined;
     });
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        process_.kill("SIGKILL");
-        reject(new Error(`azurite-blob did not start within ${START_TIMEOUT_MS} ms:\n${output}`));
-      }, START_TIMEOUT_MS);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString("utf8");
-        const listening = /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-        if (listening !== null) {
-          clearTimeout(timer);
-          azuritePort = Number(listening[1]);
-          resolve();
-        }
-      };
-      process_.stdout?.on("data", onData);
-      process_.stderr?.on("data", onData);
-      process_.once("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      process_.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`azurite-blob exited (${code ?? signal}) before it was ready:\n${output}`));
-      });
-    });
-    // Keep draining its output, so that it never blocks on a full pipe.
-    process_.stdout?.resume();
-    process_.stderr?.resume();
+    const listening = await waitForReadyOutput(
+      process_,
+      "azurite-blob",
+      (output) => /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output) ?? undefined,
+      START_TIMEOUT_MS,
+    );
+    azuritePort = Number(listening[1]);
     await listenProxy();
   };
 

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "./free-port.js";
 import { createSelfSignedCert } from "./self-signed-cert.js";
+import { waitForReadyOutput } from "./wait-for-ready-output.js";
 
 export interface PrivateRedisOptions {
   /** `--requirepass`: clients must authenticate with this password (as the `default` user). */
@@ -79,33 +80,12 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     void exited.then(() => {
       if (child === process_) child = undefined;
     });
-    let output = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        process_.kill("SIGKILL");
-        reject(new Error(`redis-server did not start within ${START_TIMEOUT_MS} ms:\n${output}`));
-      }, START_TIMEOUT_MS);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString("utf8");
-        if (output.includes("Ready to accept connections")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      process_.stdout?.on("data", onData);
-      process_.stderr?.on("data", onData);
-      process_.once("error", (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      process_.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited (${code ?? signal}) before it was ready:\n${output}`));
-      });
-    });
-    // Keep draining its output, so that a chatty server never blocks on a full pipe.
-    process_.stdout?.resume();
-    process_.stderr?.resume();
+    await waitForReadyOutput(
+      process_,
+      "redis-server",
+      (output) => (output.includes("Ready to accept connections") ? true : undefined),
+      START_TIMEOUT_MS,
+    );
   };
 
   const stop = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
