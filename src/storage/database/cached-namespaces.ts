@@ -156,15 +156,17 @@ export class CachedNamespaces {
         }
       }
       const namespaces = new Map<string, StoredNamespace>();
-      const counters = new Set<number>();
+      const known = this.#known ?? -1;
+      let current = list.counter <= known;
       for (const key of [...values.keys()].sort()) {
         const entry = values.get(key) as Entry<StoredNamespace>;
         namespaces.set(key, entry.value);
-        counters.add(entry.counter);
+        if (entry.counter > known) current = false;
       }
-      // A state whose parts were read at one counter can be written on without reading again (see the source).
-      const [counter] = counters;
-      return { counter: counters.size === 1 && counter !== undefined ? counter : -1, namespaces };
+      // Every part read at or before the counter this replica accounted for is current as of it (a change since
+      // its read would have purged it): a write that finds the database at that counter needs no read of its own
+      // (see the source). A part read later may predate nothing, or a change not accounted for yet: no counter.
+      return { counter: current ? known : -1, namespaces };
     } catch (error) {
       // Served as held a little longer, so that a database that is down is not asked on every request.
       this.#holdStale(now + RETRY_AFTER_FAILURE_MS, now);
