@@ -5,13 +5,16 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { promisify } from "node:util";
 import { createTestDatabase, type TestDatabaseKind } from "../test/helpers/test-databases.js";
+import { answer, type Evaluation } from "./answer.js";
 import { generateNamespaceFile } from "./generate-state.js";
-import type { LoadResult, LoadTarget } from "./load-generator.js";
+import type { LoadTarget } from "./load-generator.js";
+import { measureRound, type Round } from "./measure-round.js";
+import { ms } from "./ms.js";
 import type { BenchResult } from "./result.js";
 import { seededRandom } from "./seeded-random.js";
 import { PROTOCOLS } from "./server-bench.js";
 import { type SpawnedServer, spawnServer } from "./spawn-server.js";
-import { cpuSeconds, type LoadGeneratorProcess, startLoadGenerator } from "./start-load-generator.js";
+import { startLoadGenerator } from "./start-load-generator.js";
 import { median, percentile } from "./stats.js";
 
 /** The loaded state: 10 000 generated flags in 100 namespace files (`bench/generate-state.ts`). */
@@ -191,14 +194,6 @@ async function loadFigures(state: string, url: string): Promise<BenchResult[]> {
   ];
 }
 
-/** One boolean evaluation (boolean flags are the odd indices of the generated state). */
-interface Evaluation {
-  readonly namespaceKey: string;
-  readonly flagKey: string;
-  readonly entityId: string;
-  readonly context: Readonly<Record<string, string>>;
-}
-
 function generateEvaluations(): Evaluation[] {
   const random = seededRandom(1717);
   const plans = ["free", "pro", "beta", "enterprise"];
@@ -213,23 +208,6 @@ function generateEvaluations(): Evaluation[] {
       country: countries[random(countries.length)] as string,
     },
   }));
-}
-
-/** The answer of one evaluation over REST, without what differs per call (request id, duration, time). */
-async function answer(server: SpawnedServer, evaluation: Evaluation): Promise<string> {
-  const response = await fetch(`${server.httpUrl}/evaluate/v1/boolean`, {
-    method: "POST",
-    body: JSON.stringify(evaluation),
-  });
-  const body = (await response.json()) as Record<string, unknown>;
-  if (response.status !== 200)
-    throw new Error(`evaluation failed with ${response.status}: ${JSON.stringify(body)}`);
-  return JSON.stringify([body.flagKey, body.enabled, body.reason, body.segmentKeys]);
-}
-
-interface Round extends LoadResult {
-  /** Server CPU time per successful request over the measured window, in µs. */
-  readonly serverCpuMicros: number;
 }
 
 /**
@@ -265,7 +243,7 @@ async function throughput(state: string, url: string): Promise<BenchResult[]> {
       postgres: loadTarget(servers.postgres, evaluations.map(grpc.request)),
     };
     const measure = (side: keyof typeof servers, warmupMs: number, durationMs: number) =>
-      measureRound(generator, servers[side].pid, targets[side], warmupMs, durationMs);
+      measureRound(generator, servers[side].pid, targets[side], SATURATION_CONCURRENCY, warmupMs, durationMs);
     await measure("git", THROUGHPUT_WARMUP_MS, 0);
     await measure("postgres", THROUGHPUT_WARMUP_MS, 0);
     const rounds = { git: [] as Round[], postgres: [] as Round[] };
@@ -332,40 +310,6 @@ async function throughput(state: string, url: string): Promise<BenchResult[]> {
 
 function loadTarget(server: SpawnedServer, requests: LoadTarget["requests"]): LoadTarget {
   return { origin: server.grpcUrl, transport: "h2", connections: H2_SESSIONS, check: "grpc", requests };
-}
-
-/** One closed-loop run at saturation, with the server's CPU time sampled over the measured window. */
-async function measureRound(
-  generator: LoadGeneratorProcess,
-  pid: number,
-  target: LoadTarget,
-  warmupMs: number,
-  durationMs: number,
-): Promise<Round> {
-  let start: number | undefined;
-  let end: number | undefined;
-  const timers = [
-    setTimeout(() => {
-      start = cpuSeconds(pid);
-    }, warmupMs),
-    setTimeout(() => {
-      end = cpuSeconds(pid);
-    }, warmupMs + durationMs),
-  ];
-  try {
-    const result = await generator.run({
-      target,
-      mode: { kind: "closed", concurrency: SATURATION_CONCURRENCY },
-      warmupMs,
-      durationMs,
-    });
-    if (result.errors > 0) throw new Error(`${result.errors} evaluations failed: ${result.firstError}`);
-    end ??= cpuSeconds(pid);
-    const cpu = end - (start ?? end);
-    return { ...result, serverCpuMicros: result.completed > 0 ? (cpu / result.completed) * 1e6 : 0 };
-  } finally {
-    for (const timer of timers) clearTimeout(timer);
-  }
 }
 
 /** POSTs a new boolean flag to the environments API; resolves when it is acknowledged. */
@@ -543,8 +487,4 @@ async function replication(
     await Promise.all(servers.map((server) => server.stop()));
     await database.drop();
   }
-}
-
-function ms(value: number): string {
-  return `${value.toFixed(1)} ms`;
 }

@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { cacheBench } from "./cache-bench.js";
 import { databaseBench } from "./database-bench.js";
 import { evaluationBench } from "./evaluation-bench.js";
 import { remoteBench } from "./remote-bench.js";
@@ -18,6 +19,7 @@ const allSuites: Record<string, () => Promise<BenchResult[]>> = {
   "writes (issue 5)": writeBench,
   "git remotes (issue 6)": remoteBench,
   "database (issue 17)": databaseBench,
+  "cache (issue 18)": cacheBench,
 };
 
 /** `npm run bench -- writes` runs only the suites whose name contains "writes". */
