@@ -10,14 +10,10 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../domain/errors.js";
+import { OCI_MANIFEST_MEDIA_TYPE } from "./bundle-media-types.js";
+import { ociDigest } from "./oci-digest.js";
 import { parseAuthChallenge, staticCredentials } from "./registry-auth.js";
-import {
-  createRegistryClient,
-  digestOf,
-  OCI_MANIFEST_MEDIA_TYPE,
-  type RegistryClient,
-  type RegistryClientOptions,
-} from "./registry-client.js";
+import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from "./registry-client.js";
 import {
   isManifestFormatRefusal,
   parseRegistryErrors,
@@ -43,7 +39,7 @@ function layerOf(namespace: string, flagKey: string): Buffer {
 function layerDescriptor(namespace: string, bytes: Buffer) {
   return {
     mediaType: LAYER_MEDIA_TYPE,
-    digest: digestOf(bytes),
+    digest: ociDigest(bytes),
     size: bytes.byteLength,
     annotations: { "io.flipt.features.namespace": namespace },
   };
@@ -126,7 +122,7 @@ describe("registry client against docker-registry (anonymous, behind a counting 
 
   test("pushes blobs and a 1.1 manifest (artifactType) and resolves it by tag and by digest", async () => {
     const first = await client.pushBlob(production);
-    assert.deepEqual(first, { digest: digestOf(production), size: production.byteLength, uploaded: true });
+    assert.deepEqual(first, { digest: ociDigest(production), size: production.byteLength, uploaded: true });
     const { digest, manifest } = await pushBundle(
       client,
       "v1",
@@ -136,7 +132,7 @@ describe("registry client against docker-registry (anonymous, behind a counting 
       ],
       "1.1",
     );
-    assert.equal(digest, digestOf(manifest));
+    assert.equal(digest, ociDigest(manifest));
 
     const byTag = await client.resolveManifest("v1");
     assert.equal(byTag.changed, true);
@@ -201,12 +197,12 @@ describe("registry client against docker-registry (anonymous, behind a counting 
       return true;
     });
     await assert.rejects(clientFor(server.host, "nobody/here").resolveManifest("v1"), NotFoundError);
-    await assert.rejects(client.getBlob(digestOf(Buffer.from("never pushed"))), NotFoundError);
+    await assert.rejects(client.getBlob(ociDigest(Buffer.from("never pushed"))), NotFoundError);
   });
 
   test("a blob whose content does not match its digest is refused", async () => {
     // the registry serves what it has; ask for it under the digest of other content via a stand-in path
-    const wrong = digestOf(Buffer.from("other content"));
+    const wrong = ociDigest(Buffer.from("other content"));
     const liar = await registry({
       proxy: true,
       standIn: ({ method, path }) =>
@@ -224,9 +220,9 @@ describe("registry client against docker-registry (anonymous, behind a counting 
   test("a blob over the size limit is refused; one at the limit is read", async () => {
     const blob = Buffer.alloc(1000, 7);
     await client.pushBlob(blob);
-    assert.equal((await client.getBlob(digestOf(blob), { maxBytes: 1000 })).byteLength, 1000);
-    await assert.rejects(client.getBlob(digestOf(blob), { maxBytes: 999 }), /over the limit of 999/);
-    await assert.rejects(client.getBlob(digestOf(blob), { size: 10 }), /over the limit of 10/);
+    assert.equal((await client.getBlob(ociDigest(blob), { maxBytes: 1000 })).byteLength, 1000);
+    await assert.rejects(client.getBlob(ociDigest(blob), { maxBytes: 999 }), /over the limit of 999/);
+    await assert.rejects(client.getBlob(ociDigest(blob), { size: 10 }), /over the limit of 10/);
   });
 
   test("a reference that is neither tag nor digest is refused before any request", async () => {
@@ -336,7 +332,7 @@ describe("registry client redirects", () => {
   test("a blob redirected to another origin is fetched there without the registry's credentials", async () => {
     const user = { username: "flipt", password: "redirect-Pa55" };
     const content = Buffer.from("layer stored elsewhere");
-    const digest = digestOf(content);
+    const digest = ociDigest(content);
     const seen: (string | undefined)[] = [];
     const storage = createHttpServer((request, response) => {
       seen.push(request.headers.authorization);
@@ -537,7 +533,7 @@ describe("registry error bodies", () => {
   });
 
   test("digestOf is the sha256 of the content", () => {
-    assert.equal(digestOf(EMPTY_JSON), EMPTY_JSON_DIGEST);
-    assert.equal(digestOf(EMPTY_JSON), `sha256:${createHash("sha256").update("{}").digest("hex")}`);
+    assert.equal(ociDigest(EMPTY_JSON), EMPTY_JSON_DIGEST);
+    assert.equal(ociDigest(EMPTY_JSON), `sha256:${createHash("sha256").update("{}").digest("hex")}`);
   });
 });

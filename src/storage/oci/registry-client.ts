@@ -18,6 +18,8 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../domain/errors.js";
+import { OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE } from "./bundle-media-types.js";
+import { ociDigest } from "./oci-digest.js";
 import { RegistryAuthenticator, type RegistryCredentialsProvider } from "./registry-auth.js";
 import {
   describeRegistryErrors,
@@ -44,8 +46,6 @@ export interface RegistryClientOptions extends RegistryRepository {
   readonly now?: (() => number) | undefined;
 }
 
-export const OCI_MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json";
-export const OCI_INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json";
 const DOCKER_MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_MANIFEST_LIST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.list.v2+json";
 /** What a manifest GET accepts. Distribution refuses to hand out an OCI manifest without it in Accept. */
@@ -119,11 +119,6 @@ export interface RegistryClient {
   pushBlob(bytes: Uint8Array): Promise<PushedBlob>;
   /** Pushes a manifest under a tag (or its digest); returns its digest. Its blobs must be pushed first. */
   pushManifest(reference: string, bytes: Uint8Array, mediaType: string): Promise<{ digest: string }>;
-}
-
-/** The digest `algorithm:hex` of some bytes (sha256 unless the algorithm is given). */
-export function digestOf(bytes: Uint8Array, algorithm: "sha256" | "sha512" = "sha256"): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
 }
 
 type Access = "pull" | "push";
@@ -349,7 +344,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     hasBlob: (digest) => hasBlob(digest, "pull"),
 
     async pushBlob(bytes) {
-      const digest = digestOf(bytes);
+      const digest = ociDigest(bytes);
       const size = bytes.byteLength;
       if (await hasBlob(digest, "push")) return { digest, size, uploaded: false };
       const what = `upload of blob ${digest}`;
@@ -387,7 +382,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       if (bytes.byteLength > MAX_MANIFEST_BYTES) {
         throw new LimitExceededError(`${what} for ${name} is over the limit of ${MAX_MANIFEST_BYTES} bytes`);
       }
-      const digest = digestOf(bytes);
+      const digest = ociDigest(bytes);
       const { response } = await send({
         method: "PUT",
         target: manifestPath(reference),
