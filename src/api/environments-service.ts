@@ -44,16 +44,23 @@ function toEnvironment(environment: Environment) {
 }
 
 /** The resource types the environments API serves, by type URL (without `type.googleapis.com/`). */
+/** Per resource type: its message, every resource of a namespace, and one by key (converting only it). */
 const RESOURCE_TYPES = {
   "flipt.core.Flag": {
     schema: FlagSchema,
     list: (namespace: NamespaceState) => [...namespace.flags.values()].map(toCoreFlag),
+    get: (namespace: NamespaceState, key: string) => mapDefined(namespace.flags.get(key), toCoreFlag),
   },
   "flipt.core.Segment": {
     schema: SegmentSchema,
     list: (namespace: NamespaceState) => [...namespace.segments.values()].map(toCoreSegment),
+    get: (namespace: NamespaceState, key: string) => mapDefined(namespace.segments.get(key), toCoreSegment),
   },
 } as const;
+
+function mapDefined<T, R>(value: T | undefined, map: (value: T) => R): R | undefined {
+  return value === undefined ? undefined : map(value);
+}
 type ResourceType = keyof typeof RESOURCE_TYPES;
 
 const DEFAULT_NAMESPACE_DESCRIPTION = "The default namespace";
@@ -165,8 +172,8 @@ export function createEnvironmentsService(
       const type = resourceType(request.typeUrl);
       const namespace = namespaceOf(snapshot, request.namespaceKey);
       requireKey(request.key);
-      const { schema, list } = RESOURCE_TYPES[type];
-      const found = list(namespace).find((message) => message.key === request.key);
+      const { schema, get } = RESOURCE_TYPES[type];
+      const found = get(namespace, request.key);
       if (found === undefined) {
         throw resourceNotFound(type, request.namespaceKey, request.key);
       }
@@ -205,9 +212,9 @@ async function putResource(
   const type = resourceTypeOf(request.payload);
   const revision = await withResourceType(type, () => writeChange(environment, change, request.revision));
   // Answer with what is now stored, in the same form reads give it.
-  const { schema, list } = RESOURCE_TYPES[type];
+  const { schema, get } = RESOURCE_TYPES[type];
   const namespace = namespaceOf(environment.snapshot, request.namespaceKey);
-  const stored = list(namespace).find((message) => message.key === request.key);
+  const stored = get(namespace, request.key);
   if (stored === undefined) throw resourceNotFound(type, request.namespaceKey, request.key);
   return { resource: resource(request.namespaceKey, request.key, pack(schema, type, stored)), revision };
 }
