@@ -2,6 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { cacheBench } from "./cache-bench.js";
 import { databaseBench } from "./database-bench.js";
 import { evaluationBench } from "./evaluation-bench.js";
+import { objectBench } from "./object-bench.js";
 import { remoteBench } from "./remote-bench.js";
 import type { BenchResult } from "./result.js";
 import { scaleBench } from "./scale-bench.js";
@@ -20,6 +21,7 @@ const allSuites: Record<string, () => Promise<BenchResult[]>> = {
   "git remotes (issue 6)": remoteBench,
   "database (issue 17)": databaseBench,
   "cache (issue 18)": cacheBench,
+  "object storage (issue 19)": objectBench,
 };
 
 /** `npm run bench -- writes` runs only the suites whose name contains "writes". */
