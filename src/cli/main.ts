@@ -4,12 +4,12 @@ import { ConfigError } from "../config/config-error.js";
 import { type LoadedConfig, loadConfig } from "../config/load-config.js";
 import { PreconditionError, UnavailableError } from "../domain/errors.js";
 import { createLogger } from "../server/logger.js";
-import { PennantServer } from "../server/pennant-server.js";
 import { VERSION } from "../version.js";
-import { exportState } from "./commands/export.js";
-import { importFiles } from "./commands/import.js";
-import { migrate } from "./commands/migrate.js";
+import { readBundleSettings } from "./bundle-settings.js";
 import { validate } from "./commands/validate.js";
+
+// The server and the commands that open storages are imported when run: each command then loads only what it
+// uses (the server's modules take about as long to load as a short command takes to run).
 
 const USAGE = `Usage: pennant [command] [options]
 
@@ -24,6 +24,15 @@ Commands:
   export                Write an environment's flag state as features documents:
                         one <namespace>/features.yaml per namespace with -o, else a YAML stream
                         on standard output
+  bundle build <name>:<tag>
+                        Bundle the flag files of the current directory (discovered like an
+                        environment; validated, nothing written if invalid) into the local bundles
+                        directory, or push them to a registry reference; print the manifest digest
+  bundle list           List the local bundles: DIGEST  REPO  TAG  CREATED
+  bundle push <from> <to>
+                        Copy a bundle between references (local <name>:<tag>, or a registry's
+                        [http://|https://]<host>/<repo>:<tag>), both with a tag or digest; print its digest
+  bundle pull <remote>  Copy a registry bundle to the local <repo>:<tag>; print its digest
   migrate               Apply pending migrations to the configured database (Flipt v1's \`db\`,
                         or each storage of backend.type database), saying each step
 
@@ -41,6 +50,8 @@ Options:
 
 Configuration: a Flipt v2 config file (or a Flipt v1 one, with its \`db\`), overridden by FLIPT_*
 environment variables.
+bundle: the bundles directory, registry authentication and manifest version are the OCI storage's
+(bundles_directory, default ~/.config/flipt/bundles; see docs/cli.md).
 See docs/configuration.md.`;
 
 /** Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid configuration. */
@@ -84,6 +95,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case "migrate":
       if (rest.length > 0) break;
       return runMigrate(values);
+    case "bundle":
+      return runBundleCommand(rest, values);
   }
   console.error(`pennant: unknown command "${positionals.join(" ")}"\n\n${USAGE}`);
   return EXIT_USAGE;
@@ -129,6 +142,7 @@ async function runExport(values: {
   const loaded = await configure(values.config);
   if (loaded === undefined) return EXIT_USAGE;
   const logger = createLogger({ level: "warn", encoding: "console", destination: process.stderr });
+  const { exportState } = await import("./commands/export.js");
   const result = await exportState(loaded.config, {
     environment: values.environment,
     namespace: values.namespace,
@@ -147,6 +161,7 @@ async function runImport(
 ) {
   const loaded = await configure(values.config);
   if (loaded === undefined) return EXIT_USAGE;
+  const { importFiles } = await import("./commands/import.js");
   const result = await importFiles(loaded.config, {
     files,
     environment: values.environment,
@@ -161,11 +176,29 @@ async function runImport(
 async function runMigrate(values: { config?: string; database?: string }) {
   const loaded = await configure(values.config);
   if (loaded === undefined) return EXIT_USAGE;
+  const { migrate } = await import("./commands/migrate.js");
   const result = await migrate(loaded.config, {
     database: values.database,
     logger: createLogger({ level: "warn", encoding: "console", destination: process.stderr }),
     onLine: (line) => console.log(line),
   });
+  for (const line of result.messages) console.error(line);
+  return result.exitCode;
+}
+
+async function runBundleCommand(args: readonly string[], values: { config?: string }) {
+  const loaded = await configure(values.config);
+  if (loaded === undefined) return EXIT_USAGE;
+  let settings: ReturnType<typeof readBundleSettings>;
+  try {
+    settings = readBundleSettings(loaded.config, process.env);
+  } catch (error) {
+    console.error(`pennant: ${(error as Error).message}`);
+    return EXIT_USAGE;
+  }
+  const { runBundle } = await import("./commands/bundle.js");
+  const result = await runBundle(args, { settings, cwd: process.cwd(), env: process.env });
+  process.stdout.write(result.stdout);
   for (const line of result.messages) console.error(line);
   return result.exitCode;
 }
@@ -187,7 +220,8 @@ async function runServer(configPath: string | undefined, forceMigrate: boolean):
     "configuration loaded",
   );
 
-  let server: PennantServer;
+  const { PennantServer } = await import("../server/pennant-server.js");
+  let server: Awaited<ReturnType<typeof PennantServer.start>>;
   try {
     server = await PennantServer.start({ config, logger, env: process.env, forceMigrate });
   } catch (error) {

@@ -99,14 +99,18 @@ function checkEnvironmentReferences(config: Config, context: NodeContext): void 
   }
 }
 
-/** A database holds one environment's state, with no directories: an environment on one names none. */
+/**
+ * A database holds one environment's state, and an OCI bundle one set of layers, with no directories: an
+ * environment on either names none.
+ */
 function checkDatabaseDirectories(config: Config, context: NodeContext): void {
   for (const [key, environment] of Object.entries(config.environments)) {
-    const storage = config.storage[environment.storage];
-    if (storage?.backend.type !== "database" || normalizeDirectory(environment.directory) === "") continue;
+    const type = config.storage[environment.storage]?.backend.type;
+    if ((type !== "database" && type !== "oci") || normalizeDirectory(environment.directory) === "") continue;
+    const what = type === "database" ? "a database" : "an OCI bundle";
     context.report(
       `environments.${key}.directory`,
-      `must be empty: storage "${environment.storage}" is a database, which has no directories (got ${JSON.stringify(environment.directory)})`,
+      `must be empty: storage "${environment.storage}" is ${what}, which has no directories (got ${JSON.stringify(environment.directory)})`,
     );
   }
 }

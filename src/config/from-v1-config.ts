@@ -10,6 +10,7 @@ import {
 import { checkCredential } from "./credentials-schema.js";
 import { resolveDatabaseAddress } from "./database-schema.js";
 import { checkEnvironment } from "./environments-schema.js";
+import { resolveOciBackend } from "./oci-schema.js";
 import type { NodeContext } from "./schema.js";
 import { DATABASE_POLL_INTERVAL } from "./storage-schema.js";
 import type { V1Config } from "./v1-config-schema.js";
@@ -20,6 +21,7 @@ export const V1_STORAGE_ID = "default";
 type V1Storage = V1Config["storage"];
 type V1Git = NonNullable<V1Storage["git"]>;
 type V1Object = NonNullable<V1Storage["object"]>;
+type V1Oci = NonNullable<V1Storage["oci"]>;
 
 /** What one v1 storage type becomes: the storage, the environment's directory, and the git credential. */
 interface Translated {
@@ -32,8 +34,8 @@ interface Translated {
  * Turns a decoded Flipt v1 configuration into Pennant's: its one storage (`storage.type`) becomes the storage
  * `default`, read by the one environment `default`, and git's `authentication` becomes the credentials `default`;
  * the sections both shapes share (`cache` among them) are kept as they are. Checks v1's rules with v1's key names
- * (`storage.read_only: false` with another type than `database` is refused, as Flipt v1 refuses it; `oci` is not
- * supported yet), then the rules of every configuration (`checkConfig`).
+ * (`storage.read_only: false` with another type than `database` is refused, as Flipt v1 refuses it), then the
+ * rules of every configuration (`checkConfig`).
  */
 export function fromV1Config(v1: V1Config, context: NodeContext): Config {
   const { version: _version, db: _db, storage, ...shared } = v1;
@@ -76,6 +78,14 @@ export function databaseKeyPath(config: Config, storageId: string, key: string):
   return FROM_V1.has(config) ? `db.${key}` : `storage.${storageId}.backend.${key}`;
 }
 
+/**
+ * The key an OCI storage's setting was written under: `storage.oci.<key>` when the configuration came from a Flipt
+ * v1 file, else `storage.<id>.backend.<key>`. For messages about what the server found when it opened it.
+ */
+export function ociKeyPath(config: Config, storageId: string, key: string): string {
+  return FROM_V1.has(config) ? `storage.oci.${key}` : `storage.${storageId}.backend.${key}`;
+}
+
 /** The storage Pennant builds on: the defaults of a v2 storage. */
 const BASE_STORAGE = DEFAULT_CONFIG.storage.default as StorageConfig;
 
@@ -106,11 +116,7 @@ function translate({ db, storage }: V1Config, context: NodeContext): Translated 
     case "object":
       return { storage: translateObject(storage.object, context), directory: "" };
     case "oci":
-      context.report(
-        "storage.type",
-        `"${storage.type}" (Flipt v1's OCI bundle storage) is not supported by Pennant yet: use database, local, git or object`,
-      );
-      return { storage: BASE_STORAGE, directory: "" };
+      return { storage: translateOci(storage.oci, context), directory: "" };
     default:
       // An unknown type, reported where it was decoded.
       return { storage: BASE_STORAGE, directory: "" };
@@ -155,6 +161,23 @@ function translateObject(object: V1Object | undefined, context: NodeContext): St
       };
     }
   }
+}
+
+/**
+ * `storage.oci`: a storage of `backend.type: oci` with the section's keys under `backend` (Flipt v1's rules
+ * checked at their v1 keys, `resolveOciBackend`) and its `poll_interval` (default 30s), read-only.
+ */
+function translateOci(oci: V1Oci | undefined, context: NodeContext): StorageConfig {
+  const { pollInterval, ...keys } = oci ?? {
+    pollInterval: BASE_STORAGE.pollInterval,
+    manifestVersion: "1.1",
+  };
+  return {
+    ...BASE_STORAGE,
+    backend: { type: "oci", ...resolveOciBackend(keys, "storage.oci", context) },
+    pollInterval,
+    readOnly: true,
+  };
 }
 
 /** The keys of `record` whose value is defined. */

@@ -33,7 +33,7 @@ describe("listConfigKeys()", () => {
       env: "FLIPT_STORAGE_<ID>_POLL_INTERVAL",
       type: "duration ≥ 1s",
       default: "30s, 1s for a database, 1m for an object store",
-      doc: "How often the remote is fetched, a database checked for changes made by others, or an object store listed.",
+      doc: "How often the remote is fetched, a database checked for changes made by others, an object store listed, or an OCI bundle's tag resolved.",
     });
     assert.ok(keys.some((key) => key.key === "storage.read_only" && key.env === "FLIPT_STORAGE_READ_ONLY"));
     assert.ok(keys.some((key) => key.key === "db.url" && key.env === "FLIPT_DB_URL"));

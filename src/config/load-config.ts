@@ -11,6 +11,7 @@ import { type InterpolationWarning, interpolateEnv } from "./interpolate-env.js"
 import { type ConfigFile, readConfigFile } from "./read-config-file.js";
 import { resolveSecrets } from "./resolve-secrets.js";
 import type { ObjectNode } from "./schema.js";
+import { userConfigDirectory } from "./user-config-directory.js";
 import { V1_CONFIG_SCHEMA } from "./v1-config-schema.js";
 
 export interface LoadConfigOptions {
@@ -137,19 +138,6 @@ export function defaultConfigPaths(
   const paths = base === undefined ? [] : [join(base, "flipt", "config.yml")];
   if (platform === "linux") paths.push("/etc/flipt/config/default.yml");
   return paths;
-}
-
-/** Go's `os.UserConfigDir`, from the given environment. */
-function userConfigDirectory(
-  env: Readonly<Record<string, string | undefined>>,
-  platform: NodeJS.Platform,
-): string | undefined {
-  const nonEmpty = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
-  if (platform === "win32") return nonEmpty(env.APPDATA);
-  const home = nonEmpty(env.HOME);
-  if (platform === "darwin")
-    return home === undefined ? undefined : join(home, "Library", "Application Support");
-  return nonEmpty(env.XDG_CONFIG_HOME) ?? (home === undefined ? undefined : join(home, ".config"));
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { validRange } from "semver";
 import { DATABASE_FIELDS, resolveDatabaseAddress } from "./database-schema.js";
+import { OCI_FIELDS, resolveOciBackend } from "./oci-schema.js";
 import * as s from "./schema.js";
 
 /** Shown when the repository history needs an author and the user is unknown. */
@@ -21,7 +22,7 @@ const CONTAINER = s.string("`azblob`: the container holding the flag files (requ
  * The kinds of storage, by `backend.type`: one entry each, with its doc (shown in `backend.type`'s) and its own
  * keys under `backend`, whose defaults apply to storages of that kind only.
  *
- * To add a kind (oci, ...), add its entry here: decoding, the `FLIPT_STORAGE_<ID>_BACKEND_*`
+ * To add a kind, add its entry here: decoding, the `FLIPT_STORAGE_<ID>_BACKEND_*`
  * variables, the key list the docs check reads and the `StorageConfig` type all follow from it. Give a block of
  * keys `optional: true`; kinds may share a key without a default as one node (the object stores' `bucket`); a
  * rule across keys goes in `checkStorage`. Then document its keys in
@@ -51,6 +52,10 @@ const STORAGE_KINDS = {
     doc: "a Google Cloud Storage bucket, read-only",
     keys: { bucket: BUCKET, prefix: PREFIX },
   },
+  oci: {
+    doc: "an OCI bundle of Flipt v1's (`flipt bundle`, `pennant bundle`) in a registry or the local bundles directory, read-only",
+    keys: OCI_FIELDS,
+  },
 };
 
 /** The kinds that are object stores (Flipt v1's `storage.type: object`): polled and always read-only. */
@@ -60,6 +65,14 @@ export type ObjectStorageKind = (typeof OBJECT_STORAGE_KINDS)[number];
 
 export function isObjectStorageKind(type: string | undefined): type is ObjectStorageKind {
   return (OBJECT_STORAGE_KINDS as readonly (string | undefined)[]).includes(type);
+}
+
+/**
+ * Whether a storage of `type` is always read-only: an object store, an OCI bundle (Flipt v1 serves every storage
+ * but a database read-only, and Pennant has no way to write these).
+ */
+export function isReadOnlyKind(type: string | undefined): boolean {
+  return isObjectStorageKind(type) || type === "oci";
 }
 
 /** How often a database is checked for changes made elsewhere, unless `poll_interval` says otherwise. */
@@ -85,7 +98,7 @@ const STORAGE_FIELDS = {
     "With `ref_type: semver`: the constraint tags must satisfy, such as `v1.0.*` or `>=1.2, <2`.",
   ),
   poll_interval: s.duration(
-    "How often the remote is fetched, a database checked for changes made by others, or an object store listed.",
+    "How often the remote is fetched, a database checked for changes made by others, an object store listed, or an OCI bundle's tag resolved.",
     {
       default: (siblings) => {
         const type = backendTypeOf(siblings);
@@ -106,10 +119,13 @@ const STORAGE_FIELDS = {
     secret: true,
   }),
   insecure_skip_tls: s.boolean("Skip TLS verification for the remote.", { default: false }),
-  read_only: s.boolean("Pennant: reject writes to this storage (an object store always does).", {
-    default: (siblings) => isObjectStorageKind(backendTypeOf(siblings)),
-    defaultText: "false, true for an object store",
-  }),
+  read_only: s.boolean(
+    "Pennant: reject writes to this storage (an object store or OCI bundle always does).",
+    {
+      default: (siblings) => isReadOnlyKind(backendTypeOf(siblings)),
+      defaultText: "false, true for an object store or OCI bundle",
+    },
+  ),
   webhook_secret: s.string(
     "Pennant: shared secret of `POST /api/v2/environments/{env}/sync` (GitHub's X-Hub-Signature-256 HMAC).",
     { secret: true },
@@ -137,6 +153,7 @@ type Storage = s.InferFields<typeof STORAGE_FIELDS>;
 function checkStorage(storage: Storage, context: s.NodeContext): Storage {
   if (storage.backend.type === "database") return checkDatabaseStorage(storage, context);
   if (isObjectStorageKind(storage.backend.type)) return checkObjectStorage(storage, context);
+  if (storage.backend.type === "oci") return checkOciStorage(storage, context);
   if (storage.caCertPath !== undefined && storage.caCertBytes !== undefined) {
     context.report("", "ca_cert_path and ca_cert_bytes are mutually exclusive");
   }
@@ -195,25 +212,42 @@ function checkDatabaseStorage(storage: Storage, context: s.NodeContext): Storage
 /** The key naming where an object store's flag files are, by kind (required). */
 const OBJECT_STORE_LOCATION = { s3: "bucket", azblob: "container", googlecloud: "bucket" } as const;
 
-/**
- * An object store: its bucket (or container), none of git's keys nor another kind's, and read-only: `read_only`
- * is true unless set, and setting it to false is refused (Flipt v1 refuses `read_only: false` for every storage
- * but a database: "setting read only mode is only supported with database storage").
- */
+/** An object store: its bucket (or container), and what every read-only kind refuses (`checkReadOnlyKind`). */
 function checkObjectStorage(storage: Storage, context: s.NodeContext): Storage {
   const type = storage.backend.type as ObjectStorageKind;
-  refuseKeys(storage, [...GIT_ONLY_KEYS, ...OBJECT_STORE_REFUSED_KEYS], context);
-  if (!storage.readOnly) {
-    context.report(
-      "read_only",
-      `cannot be false: a storage of backend.type ${type} is an object store, which is always read-only (leave read_only out)`,
-    );
-  }
+  checkReadOnlyKind(storage, "an object store", context);
   const location = OBJECT_STORE_LOCATION[type];
   const backend = storage.backend as Readonly<Record<string, unknown>>;
   if (backend[location] === undefined || backend[location] === "") {
     context.report(`backend.${location}`, `is required when backend.type is ${type}`);
   }
+  return { ...storage, readOnly: true };
+}
+
+/**
+ * An OCI bundle (Flipt v1's `storage.type: oci`): Flipt's rules for its keys (`resolveOciBackend`), none of git's
+ * keys nor another kind's, and read-only as an object store is.
+ */
+function checkOciStorage(storage: Storage, context: s.NodeContext): Storage {
+  checkReadOnlyKind(storage, "an OCI bundle", context);
+  return { ...storage, backend: resolveOciBackend(storage.backend, "backend", context), readOnly: true };
+}
+
+/**
+ * What a read-only kind (an object store, an OCI bundle) refuses: git's keys, the keys of other kinds under
+ * `backend`, and `read_only: false` (Flipt v1 refuses it for every storage but a database: "setting read only mode
+ * is only supported with database storage").
+ */
+function checkReadOnlyKind(storage: Storage, what: string, context: s.NodeContext): void {
+  const type = storage.backend.type;
+  refuseKeys(storage, [...GIT_ONLY_KEYS, ...OBJECT_STORE_REFUSED_KEYS], context);
+  if (!storage.readOnly) {
+    context.report(
+      "read_only",
+      `cannot be false: a storage of backend.type ${type} is ${what}, which is always read-only (leave read_only out)`,
+    );
+  }
+  const backend = storage.backend as Readonly<Record<string, unknown>>;
   const own = new Set(Object.keys(STORAGE_KINDS[type].keys));
   const others = Object.values(STORAGE_KINDS).flatMap((kind) => Object.keys(kind.keys));
   for (const key of new Set(others)) {
@@ -221,14 +255,13 @@ function checkObjectStorage(storage: Storage, context: s.NodeContext): Storage {
       context.report(`backend.${key}`, `does not apply to backend.type ${type}`);
     }
   }
-  return { ...storage, readOnly: true };
 }
 
 /** `storage.<id>`: the storages environments read, and `storage.read_only` for all of them. */
 export const STORAGE_SCHEMA = s.map(
   "Storages by id; each environment reads one.",
   "id",
-  s.object("A git-backed, database or object storage.", STORAGE_FIELDS, { finalize: checkStorage }),
+  s.object("A git-backed, database, object or OCI storage.", STORAGE_FIELDS, { finalize: checkStorage }),
   {
     reserved: {
       read_only: s.boolean(

@@ -1,6 +1,7 @@
 import { CONFIG_FIELDS } from "./config-schema.js";
 import { BASIC_AUTH_FIELDS, SSH_AUTH_FIELDS } from "./credentials-schema.js";
 import { DATABASE_FIELDS } from "./database-schema.js";
+import { OCI_FIELDS, OCI_POLL_INTERVAL } from "./oci-schema.js";
 import * as s from "./schema.js";
 
 /** Flipt v1's storage types (spec v1-backends §1.3); `database` is its default. */
@@ -69,9 +70,18 @@ const V1_OBJECT_FIELDS = {
   }),
 };
 
+/** Flipt v1's OCI bundle storage (spec v1-backends §1.3): the v2 kind's keys, and its poll interval. */
+const V1_OCI_FIELDS = {
+  ...OCI_FIELDS,
+  poll_interval: s.duration("How often the bundle's tag is resolved for changes.", {
+    default: OCI_POLL_INTERVAL,
+    min: "1s",
+  }),
+};
+
 const V1_STORAGE_SCHEMA = s.object("Flipt v1's storage: one, of `type`.", {
   type: s.string(
-    "`database` (Flipt v1's default), `local` (a directory), `git` (a repository), `object` (an object store); `oci` is not supported yet.",
+    "`database` (Flipt v1's default), `local` (a directory), `git` (a repository), `object` (an object store), `oci` (a bundle).",
     { values: V1_STORAGE_TYPES, default: "database" },
   ),
   read_only: s.boolean(
@@ -84,7 +94,7 @@ const V1_STORAGE_SCHEMA = s.object("Flipt v1's storage: one, of `type`.", {
   ),
   git: s.object("`type: git`.", V1_GIT_FIELDS, { optional: true }),
   object: s.object("`type: object`.", V1_OBJECT_FIELDS, { optional: true }),
-  oci: s.opaque("`type: oci` (not supported yet: accepted so that the type's error is the one reported)."),
+  oci: s.object("`type: oci`.", V1_OCI_FIELDS, { optional: true }),
 });
 
 /** Every section of the v2 configuration but those v1 shapes differently (or lacks). */

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { Config, EnvironmentConfig, StorageConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
-import { databaseKeyPath } from "../config/from-v1-config.js";
+import { databaseKeyPath, ociKeyPath } from "../config/from-v1-config.js";
 import { isObjectStorageKind, type ObjectStorageKind } from "../config/storage-schema.js";
 import { NotFoundError, PreconditionError, ValidationError } from "../domain/errors.js";
 import type { FeaturesLimits } from "../format/limits.js";
@@ -29,6 +29,11 @@ import { MemorySource } from "../storage/memory/memory-source.js";
 import type { ObjectStoreConfig } from "../storage/object/object-bucket.js";
 import { ObjectSource } from "../storage/object/object-source.js";
 import { openObjectBucket } from "../storage/object/open-object-bucket.js";
+import { ecrCredentials } from "../storage/oci/ecr-credentials.js";
+import type { BundleReference } from "../storage/oci/format-bundle-reference.js";
+import { OciSource } from "../storage/oci/oci-source.js";
+import { parseBundleReference } from "../storage/oci/parse-bundle-reference.js";
+import { type RegistryCredentialsProvider, staticCredentials } from "../storage/oci/registry-auth.js";
 
 export interface CreatedEnvironments {
   readonly environments: Environments;
@@ -49,7 +54,8 @@ export interface CreateEnvironmentsOptions {
  * The composition root for storage: one source per `storage.<id>` that an environment uses, then one
  * environment per `environments.<key>`. The only place concrete backends are chosen. A database storage is
  * opened and its schema checked first (`openDatabaseSource`); an object store's bucket is listed once, so that
- * one missing, refusing the credentials or unreachable fails here with an `ObjectStoreError` naming it.
+ * one missing, refusing the credentials or unreachable fails here with an `ObjectStoreError` naming it; an OCI
+ * bundle is read once, so that a missing tag or an unreachable registry fails here naming the reference.
  */
 export async function createEnvironments(
   config: Config,
@@ -254,6 +260,7 @@ async function openSource(id: string, storage: StorageConfig, opening: Opening):
       logger: logger.child({ storage: id }),
     });
   }
+  if (storage.backend.type === "oci") return openOciSource(config, id, opening);
   if (storage.remote !== undefined) {
     const credential =
       storage.credentials === undefined ? undefined : config.credentials[storage.credentials];
@@ -297,6 +304,54 @@ async function openSource(id: string, storage: StorageConfig, opening: Opening):
         limits,
       });
   }
+}
+
+/**
+ * Opens the OCI bundle of `storage.<id>` (Flipt v1's `storage.type: oci`): its reference parsed as Flipt parses it
+ * (a ConfigError naming the key as the file wrote it when it cannot be, or names no tag), its credentials
+ * (`static`: the username and password, offered to the reference's registry only; `aws-ecr`: tokens from ECR), and
+ * the bundle read once (`OciSource.open`).
+ */
+async function openOciSource(config: Config, id: string, opening: Opening): Promise<OciSource> {
+  const { backend, pollInterval } = config.storage[id] as StorageConfig;
+  const keyPath = ociKeyPath(config, id, "repository");
+  let reference: BundleReference;
+  try {
+    reference = parseBundleReference(backend.repository ?? "");
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new ConfigError([{ path: keyPath, message: error.message }], { cause: error });
+  }
+  if (reference.reference === undefined) {
+    throw new ConfigError([
+      {
+        path: keyPath,
+        message: `${JSON.stringify(backend.repository)} names no tag: write <repository>:<tag> (there is no implicit "latest", as in Flipt)`,
+      },
+    ]);
+  }
+  const authentication = backend.authentication;
+  let credentials: RegistryCredentialsProvider | undefined;
+  let onClose: (() => void) | undefined;
+  if (authentication?.type === "aws-ecr") {
+    const ecr = ecrCredentials(opening.env);
+    credentials = ecr;
+    onClose = () => ecr.close();
+  } else if (authentication !== undefined && reference.scheme !== "flipt") {
+    credentials = staticCredentials(reference.registry, {
+      username: authentication.username ?? "",
+      password: authentication.password ?? "",
+    });
+  }
+  return OciSource.open({
+    reference,
+    bundlesDirectory: resolve(backend.bundlesDirectory ?? "."),
+    credentials,
+    pollIntervalMs: pollInterval,
+    limits: opening.limits,
+    logger: opening.logger.child({ storage: id }),
+    onClose,
+  });
 }
 
 /**

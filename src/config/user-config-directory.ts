@@ -1,0 +1,29 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+
+/** Go's `os.UserConfigDir`, from the given environment: `$XDG_CONFIG_HOME`, else `$HOME/.config` (Linux). */
+export function userConfigDirectory(
+  env: Readonly<Record<string, string | undefined>>,
+  platform: NodeJS.Platform,
+): string | undefined {
+  const nonEmpty = (value: string | undefined) => (value === undefined || value === "" ? undefined : value);
+  if (platform === "win32") return nonEmpty(env.APPDATA);
+  const home = nonEmpty(env.HOME);
+  if (platform === "darwin")
+    return home === undefined ? undefined : join(home, "Library", "Application Support");
+  return nonEmpty(env.XDG_CONFIG_HOME) ?? (home === undefined ? undefined : join(home, ".config"));
+}
+
+/** Flipt v1's bundles directory under a user config directory: `Dir()/bundles`, `Dir()` being `<dir>/flipt`. */
+export function bundlesDirectoryUnder(userConfigDir: string): string {
+  return join(userConfigDir, "flipt", "bundles");
+}
+
+/**
+ * The bundles directory when the configuration names none (`storage.oci.bundles_directory`, a storage's
+ * `backend.bundles_directory`): Flipt v1's `Dir()/bundles`, `$XDG_CONFIG_HOME/flipt/bundles` or
+ * `~/.config/flipt/bundles`, from this process's environment (the home directory when neither is set).
+ */
+export const DEFAULT_BUNDLES_DIRECTORY: string = bundlesDirectoryUnder(
+  userConfigDirectory(process.env, process.platform) ?? join(homedir(), ".config"),
+);
