@@ -11,11 +11,11 @@ import type {
 } from "../flag-source.js";
 import type { LocalSource } from "../local/local-source.js";
 import { SerialLock } from "../serial-lock.js";
+import { SharedPoll } from "../shared-poll.js";
 import { prepareClone } from "./prepare-clone.js";
 import { createRemoteClone, type RemoteClone } from "./remote-clone.js";
 import { remoteError } from "./remote-error.js";
 import type { RemoteSourceOptions } from "./remote-source-options.js";
-import { startPolling } from "./start-polling.js";
 import { writeToRemote } from "./write-to-remote.js";
 
 /**
@@ -33,8 +33,7 @@ export class GitRemoteSource implements BranchingSource {
   readonly #local: LocalSource;
   /** Serializes fetches, writes and branch changes: git commands in one clone must not interleave. */
   readonly #lock = new SerialLock();
-  #stopPolling: (() => void) | undefined;
-  readonly #listeners = new Set<() => void>();
+  readonly #poll: SharedPoll;
   #pollErrors = 0;
 
   private constructor(
@@ -47,6 +46,13 @@ export class GitRemoteSource implements BranchingSource {
     this.#temporary = temporary;
     this.#clone = clone;
     this.#local = local;
+    this.#poll = new SharedPoll(
+      () => this.#lock.run(() => this.#clone.fetchAndReset()),
+      options.pollIntervalMs,
+      () => {
+        this.#pollErrors += 1;
+      },
+    );
     this.description =
       options.semver === undefined
         ? `remote "${options.remote}" (branch ${options.branch})`
@@ -80,12 +86,9 @@ export class GitRemoteSource implements BranchingSource {
     return this.#local.read(directory);
   }
 
-  /** Fetches now and moves to the remote's head if it moved. Resolves true when it did. */
-  /** Fetches now; when the state moved, every environment watching this storage is told. */
-  async sync(): Promise<boolean> {
-    const moved = await this.#lock.run(() => this.#clone.fetchAndReset());
-    if (moved) for (const listener of this.#listeners) listener();
-    return moved;
+  /** Fetches now; when the state moved, every environment watching this storage is told. Resolves whether it did. */
+  sync(): Promise<boolean> {
+    return this.#poll.run();
   }
 
   /** Pushes the current head to a new branch `ref` on the remote, then opens a clone that follows it. */
@@ -138,30 +141,7 @@ export class GitRemoteSource implements BranchingSource {
    * each told when it moved), until `signal` aborts.
    */
   async watch(onChange: () => void, signal: AbortSignal): Promise<void> {
-    this.#listeners.add(onChange);
-    this.#stopPolling ??= startPolling(
-      () =>
-        this.sync().then(
-          () => undefined,
-          () => {
-            this.#pollErrors += 1;
-          },
-        ),
-      this.#options.pollIntervalMs,
-    );
-    signal.addEventListener(
-      "abort",
-      () => {
-        this.#listeners.delete(onChange);
-        if (this.#listeners.size === 0) this.#stopPoll();
-      },
-      { once: true },
-    );
-  }
-
-  #stopPoll(): void {
-    this.#stopPolling?.();
-    this.#stopPolling = undefined;
+    this.#poll.watch(onChange, signal);
   }
 
   write(transaction: WriteTransaction): Promise<string> {
@@ -171,15 +151,13 @@ export class GitRemoteSource implements BranchingSource {
         clone: this.#clone,
         transaction,
         read: (directory) => this.read(directory),
-        onRemoteState: () => {
-          for (const listener of this.#listeners) listener();
-        },
+        onRemoteState: () => this.#poll.notify(),
       }),
     );
   }
 
   async close(): Promise<void> {
-    this.#stopPoll();
+    this.#poll.close();
     await this.#local.close();
     // Wait for a write or fetch in progress before removing a temporary clone.
     await this.#lock.run(async () => undefined);

@@ -5,8 +5,8 @@ import { tooLarge } from "../../format/parse-features.js";
 import { REPOSITORY_SETTINGS_FILES } from "../../format/repository-settings.js";
 import { contentHash } from "../content-hash.js";
 import type { FlagSource, SourceFile, SourceState } from "../flag-source.js";
-import { startPolling } from "../git/start-polling.js";
 import { findIndexPath, selectFeaturePaths } from "../select-feature-paths.js";
+import { SharedPoll } from "../shared-poll.js";
 import type { ListedObject, ObjectBucket } from "./object-bucket.js";
 
 /** How many objects are downloaded at once. */
@@ -48,9 +48,8 @@ export class ObjectSource implements FlagSource {
   #pollErrors = 0;
   /** Whether a read failed to download an object since the last notification: the next poll notifies again. */
   #downloadFailed = false;
-  /** The environments watching: one poll serves them all, so that each hears every change. */
-  readonly #listeners = new Set<() => void>();
-  #stopPolling: (() => void) | undefined;
+  /** One poll for every environment watching, so that each hears every change. */
+  readonly #poll: SharedPoll;
   #closed = false;
 
   private constructor(options: ObjectSourceOptions, listing: ReadonlyMap<string, ListedObject>) {
@@ -58,6 +57,7 @@ export class ObjectSource implements FlagSource {
     this.description = options.bucket.description;
     this.#listing = listing;
     this.#fingerprint = fingerprintOf(listing);
+    this.#poll = new SharedPoll(() => this.#check(), options.pollIntervalMs);
   }
 
   /**
@@ -117,17 +117,7 @@ export class ObjectSource implements FlagSource {
    * the environments reading this storage, so that each of them hears every change.
    */
   async watch(onChange: () => void, signal: AbortSignal): Promise<void> {
-    if (signal.aborted || this.#closed) return;
-    this.#listeners.add(onChange);
-    this.#stopPolling ??= startPolling(async () => void (await this.#poll()), this.#options.pollIntervalMs);
-    signal.addEventListener(
-      "abort",
-      () => {
-        this.#listeners.delete(onChange);
-        if (this.#listeners.size === 0) this.#stopWatching();
-      },
-      { once: true },
-    );
+    this.#poll.watch(onChange, signal);
   }
 
   /**
@@ -136,23 +126,17 @@ export class ObjectSource implements FlagSource {
    * it did.
    */
   sync(): Promise<boolean> {
-    return this.#poll();
+    return this.#poll.run();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#listeners.clear();
-    this.#stopWatching();
+    this.#poll.close();
     await this.#options.bucket.close();
   }
 
-  #stopWatching(): void {
-    this.#stopPolling?.();
-    this.#stopPolling = undefined;
-  }
-
-  /** Lists the bucket and tells every listener when what it lists (or whether it can be listed) changed. */
-  async #poll(): Promise<boolean> {
+  /** Lists the bucket; whether what it lists (or whether it can be listed) changed. */
+  async #check(): Promise<boolean> {
     let listing: Listing;
     try {
       listing = byKey(await this.#options.bucket.list());
@@ -174,7 +158,6 @@ export class ObjectSource implements FlagSource {
       this.#fingerprint = fingerprint;
     }
     this.#downloadFailed = false;
-    for (const listener of [...this.#listeners]) listener();
     return true;
   }
 

@@ -2,8 +2,8 @@ import type { Logger } from "pino";
 import { RemoteCredentialsError, UnavailableError, ValidationError } from "../../domain/errors.js";
 import type { FeaturesLimits } from "../../format/limits.js";
 import type { FlagSource, SourceFile, SourceState } from "../flag-source.js";
-import { startPolling } from "../git/start-polling.js";
 import { SerialLock } from "../serial-lock.js";
+import { SharedPoll } from "../shared-poll.js";
 import { bundleChangeDigest } from "./bundle-change-digest.js";
 import { type BundleReference, formatBundleReference } from "./format-bundle-reference.js";
 import { createLocalBundleStore, type LocalBundleStore } from "./local-bundle-store.js";
@@ -76,8 +76,8 @@ export class OciSource implements FlagSource {
   /** Layers of the served state by digest, so that a new manifest sharing some downloads only the others. */
   #layers = new Map<string, Uint8Array>();
   readonly #lock = new SerialLock();
-  readonly #listeners = new Set<() => void>();
-  #stopPolling: (() => void) | undefined;
+  /** One poll for every environment watching, so that each hears every change. */
+  readonly #poll: SharedPoll;
   #closed = false;
 
   private constructor(options: OciSourceOptions, location: BundleLocation, served: Served) {
@@ -85,6 +85,7 @@ export class OciSource implements FlagSource {
     this.description = describeReference(options.reference);
     this.#location = location;
     this.#served = served;
+    this.#poll = new SharedPoll(() => this.#check(), options.pollIntervalMs);
   }
 
   /**
@@ -142,17 +143,7 @@ export class OciSource implements FlagSource {
    * `poll_interval` while anyone watches, once for all the environments reading this storage.
    */
   async watch(onChange: () => void, signal: AbortSignal): Promise<void> {
-    if (signal.aborted || this.#closed) return;
-    this.#listeners.add(onChange);
-    this.#stopPolling ??= startPolling(async () => void (await this.#poll()), this.#options.pollIntervalMs);
-    signal.addEventListener(
-      "abort",
-      () => {
-        this.#listeners.delete(onChange);
-        if (this.#listeners.size === 0) this.#stopWatching();
-      },
-      { once: true },
-    );
+    this.#poll.watch(onChange, signal);
   }
 
   /**
@@ -160,24 +151,18 @@ export class OciSource implements FlagSource {
    * the bundle), telling every environment when the state moved. Resolves whether it did.
    */
   sync(): Promise<boolean> {
-    return this.#poll();
+    return this.#poll.run();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#listeners.clear();
-    this.#stopWatching();
+    this.#poll.close();
     await this.#options.onClose?.();
   }
 
-  #stopWatching(): void {
-    this.#stopPolling?.();
-    this.#stopPolling = undefined;
-  }
-
-  /** One poll at a time (the timer's and the webhook's): reads the bundle if it moved, and tells the listeners. */
-  #poll(): Promise<boolean> {
+  /** One check at a time (the timer's and the webhook's): reads the bundle if it moved; whether the state moved. */
+  #check(): Promise<boolean> {
     return this.#lock.run(async () => {
       if (this.#closed) return false;
       const wasFailing = this.#error !== undefined;
@@ -194,7 +179,6 @@ export class OciSource implements FlagSource {
         moved = true;
       }
       if (this.#closed || (!moved && !wasFailing)) return false;
-      for (const listener of [...this.#listeners]) listener();
       return true;
     });
   }
