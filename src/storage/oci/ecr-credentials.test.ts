@@ -9,6 +9,7 @@ import {
 } from "../../../test/helpers/ecr-stand-in.js";
 import { freePort } from "../../../test/helpers/free-port.js";
 import { type PrivateRegistry, startPrivateRegistry } from "../../../test/helpers/private-registry.js";
+import { waitFor } from "../../../test/helpers/wait-for.js";
 import { RemoteCredentialsError, UnavailableError } from "../../domain/errors.js";
 import { OCI_MANIFEST_MEDIA_TYPE } from "./bundle-media-types.js";
 import { ECR_REFRESH_MARGIN_MS, type EcrCredentialsProvider, ecrCredentials } from "./ecr-credentials.js";
@@ -173,10 +174,7 @@ describe("ecrCredentials: the token exchange", () => {
     };
     const credentials = provider();
     const waiting = Array.from({ length: 8 }, () => credentials(PRIVATE_HOST));
-    const deadline = Date.now() + 5_000;
-    while (standIn.calls.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitFor(() => standIn.calls.length > 0, { deadlineMs: 5_000, what: "the first token request" });
     release();
     const results = await Promise.all(waiting);
     assert.deepEqual(new Set(results.map((result) => result?.password)), new Set(["shared"]));
