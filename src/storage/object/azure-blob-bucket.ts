@@ -8,6 +8,7 @@ import {
 } from "@azure/storage-blob";
 import type { ListedObject, ObjectBucket, ObjectStoreConfig } from "./object-bucket.js";
 import { ObjectStoreError, type ObjectStoreProblem } from "./object-store-error.js";
+import { readStreamAtMost } from "./read-stream-at-most.js";
 
 /** Blobs per listing page: the most one List Blobs request returns. */
 export const AZURE_LIST_PAGE_SIZE = 5000;
@@ -263,7 +264,7 @@ export async function openAzureBlobBucket(
           throw error;
         }
         if (body === undefined) return new Uint8Array();
-        return await readAtMost(body, maxBytes + 1);
+        return await readStreamAtMost(body as AsyncIterable<Uint8Array | string>, maxBytes + 1);
       }),
     async close() {
       closed = true;
@@ -451,20 +452,6 @@ export function azureSecretRedactor(env: Env): (text: string) => string {
       .replace(/\b(AccountKey=)[^;\s"'<>]+/gi, "$1[redacted]")
       .replace(/\b(SharedAccessSignature=)[^;\s"'<>]+/gi, "$1[redacted]");
   };
-}
-
-/** Reads `stream` until it ends or `limit` bytes arrived, and returns at most `limit` bytes. */
-async function readAtMost(stream: NodeJS.ReadableStream, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
-    chunks.push(bytes);
-    total += bytes.byteLength;
-    if (total >= limit) break; // leaving the loop destroys the stream and its connection
-  }
-  const all = Buffer.concat(chunks);
-  return new Uint8Array(all.buffer, all.byteOffset, Math.min(all.byteLength, limit));
 }
 
 function unquote(etag: string): string {

@@ -1,7 +1,7 @@
-import type { Readable } from "node:stream";
 import { type File, Storage, type StorageOptions } from "@google-cloud/storage";
 import type { ListedObject, ObjectBucket, ObjectStoreConfig } from "./object-bucket.js";
 import { ObjectStoreError, type ObjectStoreProblem } from "./object-store-error.js";
+import { readStreamAtMost } from "./read-stream-at-most.js";
 
 /** Objects per listing page: the most one JSON API objects.list request returns. */
 export const GCS_LIST_PAGE_SIZE = 1000;
@@ -204,7 +204,7 @@ export async function openGcsBucket(
         const stop = () => stream.destroy();
         stopped.addEventListener("abort", stop, { once: true });
         try {
-          return await readAtMost(stream, maxBytes + 1);
+          return await readStreamAtMost(stream, maxBytes + 1);
         } catch (error) {
           const status = httpStatus(error);
           if (status === 404) return undefined;
@@ -345,23 +345,6 @@ export function redactGcsSecrets(text: string): string {
 }
 
 const redact = redactGcsSecrets;
-
-/**
- * Reads `stream` until it ends, or more than `limit` bytes arrived (a store that ignored the range), and returns
- * at most `limit` bytes.
- */
-async function readAtMost(stream: Readable, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : (chunk as Buffer);
-    chunks.push(bytes);
-    total += bytes.byteLength;
-    if (total > limit) break; // leaving the loop destroys the stream and its connection
-  }
-  const all = Buffer.concat(chunks);
-  return new Uint8Array(all.buffer, all.byteOffset, Math.min(all.byteLength, limit));
-}
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;

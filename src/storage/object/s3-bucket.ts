@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { ListedObject, ObjectBucket, ObjectStoreConfig } from "./object-bucket.js";
 import { ObjectStoreError, type ObjectStoreProblem } from "./object-store-error.js";
+import { readStreamAtMost } from "./read-stream-at-most.js";
 
 /** How long connecting to the store may take before the attempt is abandoned. */
 export const S3_CONNECTION_TIMEOUT_MS = 5_000;
@@ -143,7 +144,7 @@ export async function openS3Bucket(
       try {
         const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + key }));
         if (answer.Body === undefined) return new Uint8Array(0);
-        return await readAtMost(answer.Body as Readable, maxBytes + 1);
+        return await readStreamAtMost(answer.Body as Readable, maxBytes + 1);
       } catch (error) {
         if (isMissingKey(error)) return undefined;
         throw fail(error);
@@ -186,24 +187,6 @@ function etagOf(object: {
   const etag = object.ETag?.replace(/^"(.*)"$/, "$1");
   if (etag !== undefined && etag !== "") return etag;
   return `${object.LastModified?.getTime() ?? ""}-${object.Size ?? ""}`;
-}
-
-/** Reads `body` until it ends or `limit` bytes arrived, then drops the rest of it (the connection with it). */
-async function readAtMost(body: Readable, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
-      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-      const room = limit - total;
-      chunks.push(bytes.byteLength > room ? bytes.subarray(0, room) : bytes);
-      total += Math.min(bytes.byteLength, room);
-      if (total >= limit) break;
-    }
-  } finally {
-    if (!body.readableEnded) body.destroy();
-  }
-  return Buffer.concat(chunks, total);
 }
 
 function isMissingKey(error: unknown): boolean {
