@@ -43,8 +43,10 @@ function toEnvironment(environment: Environment) {
   };
 }
 
-/** The resource types the environments API serves, by type URL (without `type.googleapis.com/`). */
-/** Per resource type: its message, every resource of a namespace, and one by key (converting only it). */
+/**
+ * The resource types the environments API serves, by type URL (without `type.googleapis.com/`): the message, every
+ * resource of a namespace, and one by key (converting only it).
+ */
 const RESOURCE_TYPES = {
   "flipt.core.Flag": {
     schema: FlagSchema,
@@ -57,11 +59,11 @@ const RESOURCE_TYPES = {
     get: (namespace: NamespaceState, key: string) => mapDefined(namespace.segments.get(key), toCoreSegment),
   },
 } as const;
+type ResourceType = keyof typeof RESOURCE_TYPES;
 
 function mapDefined<T, R>(value: T | undefined, map: (value: T) => R): R | undefined {
   return value === undefined ? undefined : map(value);
 }
-type ResourceType = keyof typeof RESOURCE_TYPES;
 
 const DEFAULT_NAMESPACE_DESCRIPTION = "The default namespace";
 

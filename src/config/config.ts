@@ -24,5 +24,3 @@ function defaultConfig(): Config {
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
-
-export { DEFAULT_BUNDLES_DIRECTORY } from "./user-config-directory.js";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { configProblems, useConfigTextLoader } from "../../test/helpers/load-config-text.js";
-import { DEFAULT_BUNDLES_DIRECTORY } from "./user-config-directory.js";
+import { bundlesDirectoryUnder, userConfigDirectory } from "./user-config-directory.js";
 
 const configs = useConfigTextLoader("pennant-oci-config-");
 const { load } = configs;
@@ -150,8 +150,12 @@ authentication:
     );
   });
 
-  it("exports Flipt's default bundles directory for the bundle commands", () => {
-    assert.match(DEFAULT_BUNDLES_DIRECTORY, /[/\\]flipt[/\\]bundles$/);
+  it("puts Flipt's default bundles directory under the user config directory", () => {
+    assert.equal(
+      bundlesDirectoryUnder(userConfigDirectory({ XDG_CONFIG_HOME: "/xdg", HOME: "/home/u" }, "linux") ?? ""),
+      "/xdg/flipt/bundles",
+    );
+    assert.equal(userConfigDirectory({ HOME: "/home/u" }, "linux"), "/home/u/.config");
   });
 });
 

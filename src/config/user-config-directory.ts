@@ -1,4 +1,3 @@
-import { homedir } from "node:os";
 import { join } from "node:path";
 
 /** Go's `os.UserConfigDir`, from the given environment: `$XDG_CONFIG_HOME`, else `$HOME/.config` (Linux). */
@@ -18,12 +17,3 @@ export function userConfigDirectory(
 export function bundlesDirectoryUnder(userConfigDir: string): string {
   return join(userConfigDir, "flipt", "bundles");
 }
-
-/**
- * The bundles directory when the configuration names none (`storage.oci.bundles_directory`, a storage's
- * `backend.bundles_directory`): Flipt v1's `Dir()/bundles`, `$XDG_CONFIG_HOME/flipt/bundles` or
- * `~/.config/flipt/bundles`, from this process's environment (the home directory when neither is set).
- */
-export const DEFAULT_BUNDLES_DIRECTORY: string = bundlesDirectoryUnder(
-  userConfigDirectory(process.env, process.platform) ?? join(homedir(), ".config"),
-);
