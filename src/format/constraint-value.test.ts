@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { constraintValueText, goJsonString } from "./constraint-value.js";
+import { goJsonString } from "../go/go-json-string.js";
+import { constraintValueText } from "./constraint-value.js";
 import { readYamlSource } from "./read-yaml-source.js";
 import { resolvePlainScalar } from "./resolve-plain-scalar.js";
 

@@ -1,4 +1,5 @@
 import { formatGoFloatFixed, formatGoJsonFloat } from "../go/format-go-float.js";
+import { goJsonString } from "../go/go-json-string.js";
 import { goTimeString } from "../go/go-time-string.js";
 import type { ScalarValue, SourceNode } from "./source-node.js";
 
@@ -65,11 +66,4 @@ function jsonOf(node: SourceNode): string {
     case "string":
       return goJsonString(value.value);
   }
-}
-
-/** A JSON string literal with Go's default escaping of `<`, `>`, `&`, U+2028 and U+2029. */
-export function goJsonString(text: string): string {
-  return JSON.stringify(text).replace(/[<>&\u2028\u2029]/g, (char) => {
-    return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
-  });
 }

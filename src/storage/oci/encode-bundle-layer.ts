@@ -12,7 +12,8 @@ import type {
 import { DEFAULT_NAMESPACE } from "../../domain/flag-state.js";
 import type { FeaturesDocument } from "../../format/features-document.js";
 import { formatGoFloatFixed, formatGoFloatShortest } from "../../go/format-go-float.js";
-import { encodeGoJson, goJsonObject, goJsonString } from "./encode-go-json.js";
+import { goJsonString } from "../../go/go-json-string.js";
+import { encodeGoJson, goJsonObject } from "./encode-go-json.js";
 
 /**
  * A namespace layer's payload (spec v1-backends §5.4): the document as Flipt v1's `json.Marshal(ext.Document)`

@@ -1,4 +1,5 @@
-import { compareBytes, goJsonObject, goJsonString } from "./encode-go-json.js";
+import { goJsonString } from "../../go/go-json-string.js";
+import { compareBytes, goJsonObject } from "./encode-go-json.js";
 import type { OciDescriptor, OciIndex, OciManifest, OciPlatform } from "./oci-descriptor.js";
 
 /**
