@@ -4,6 +4,7 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../domain/errors.js";
+import { goTimeString } from "../../go/go-time-string.js";
 import { buildBundle } from "../../storage/oci/build-bundle.js";
 import { type EcrCredentialsProvider, ecrCredentials } from "../../storage/oci/ecr-credentials.js";
 import { type BundleReference, isDigestReference } from "../../storage/oci/format-bundle-reference.js";
@@ -227,7 +228,7 @@ export function formatBundleTable(bundles: readonly LocalBundle[]): string {
       bundle.digest.slice(bundle.digest.indexOf(":") + 1).slice(0, 7),
       bundle.repository,
       bundle.tag,
-      goTimeString(bundle.created),
+      goTimeString(bundle.created) ?? bundle.created, // not RFC 3339: as it is (Flipt would refuse the bundle)
     ]),
   ];
   const widths = [0, 1, 2, 3].map((column) =>
@@ -239,19 +240,4 @@ export function formatBundleTable(bundles: readonly LocalBundle[]): string {
         `${row.map((cell, column) => cell + " ".repeat((widths[column] ?? 0) - [...cell].length + 3)).join("")}\n`,
     )
     .join("");
-}
-
-/**
- * An RFC 3339 time as Go's `time.Time.String()` prints what `time.Parse(time.RFC3339, …)` returns:
- * `2006-01-02 15:04:05.999999999 -0700 MST`, where `Z` is `+0000 UTC` and another offset has no zone name. Text
- * that is not RFC 3339 is returned as it is (Flipt would refuse the bundle; listing it is more useful).
- */
-export function goTimeString(text: string): string {
-  const match = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text);
-  if (match === null) return text;
-  const [, date, time, fraction = "", zone = "Z"] = match;
-  const digits = fraction.slice(0, 9).replace(/0+$/, "");
-  const offset =
-    zone.toUpperCase() === "Z" ? "+0000 UTC" : `${zone.replace(":", "")} ${zone.replace(":", "")}`;
-  return `${date} ${time}${digits === "" ? "" : `.${digits}`} ${offset}`;
 }
