@@ -1,8 +1,6 @@
 import { ValidationError } from "../../domain/errors.js";
-import type { FeaturesDocument } from "../../format/features-document.js";
 import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "../../format/limits.js";
 import { loadState } from "../../format/load-state.js";
-import { parseFeatures } from "../../format/parse-features.js";
 import { readFeaturesTree } from "../local/read-features-tree.js";
 import { type PackBundleOptions, type PackedBundle, packBundle } from "./pack-bundle.js";
 
@@ -24,7 +22,8 @@ export async function buildBundle(options: BuildBundleOptions): Promise<PackedBu
   const limits = options.limits ?? DEFAULT_FEATURES_LIMITS;
   const tree = await readFeaturesTree(options.directory, "", limits);
   const issues = [...tree.refused];
-  if (issues.length === 0) issues.push(...loadState(tree.files, limits).issues);
+  const loaded = issues.length === 0 ? loadState(tree.files, limits) : undefined;
+  issues.push(...(loaded?.issues ?? []));
   if (issues.length > 0) {
     const first = issues[0];
     const where =
@@ -34,10 +33,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<PackedBu
       { issues },
     );
   }
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  const documents: FeaturesDocument[] = [];
-  for (const file of tree.files) {
-    documents.push(...parseFeatures(decoder.decode(file.bytes), file.path, limits).documents);
-  }
+  // The files as loadState parsed them, in its (lexical path) order: one layer per document.
+  const documents = [...(loaded?.parsed.values() ?? [])].flatMap((file) => file.documents);
   return packBundle(documents, options);
 }
