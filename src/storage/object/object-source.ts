@@ -107,6 +107,7 @@ export class ObjectSource implements FlagSource {
       refused,
     );
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    this.#forgetGone();
     return { revision: contentHash(files), files, refused, ruleFor: matcher.ruleFor, settings };
   }
 
@@ -201,7 +202,6 @@ export class ObjectSource implements FlagSource {
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_DOWNLOADS, objects.length) }, next));
-    this.#forgetGone();
     return files;
   }
 
