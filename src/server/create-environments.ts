@@ -29,11 +29,10 @@ import { MemorySource } from "../storage/memory/memory-source.js";
 import type { ObjectStoreConfig } from "../storage/object/object-bucket.js";
 import { ObjectSource } from "../storage/object/object-source.js";
 import { openObjectBucket } from "../storage/object/open-object-bucket.js";
-import { ecrCredentials } from "../storage/oci/ecr-credentials.js";
+import { configuredCredentials } from "../storage/oci/configured-credentials.js";
 import type { BundleReference } from "../storage/oci/format-bundle-reference.js";
 import { OciSource } from "../storage/oci/oci-source.js";
 import { parseBundleReference } from "../storage/oci/parse-bundle-reference.js";
-import { type RegistryCredentialsProvider, staticCredentials } from "../storage/oci/registry-auth.js";
 
 export interface CreatedEnvironments {
   readonly environments: Environments;
@@ -330,19 +329,10 @@ async function openOciSource(config: Config, id: string, opening: Opening): Prom
       },
     ]);
   }
-  const authentication = backend.authentication;
-  let credentials: RegistryCredentialsProvider | undefined;
-  let onClose: (() => void) | undefined;
-  if (authentication?.type === "aws-ecr") {
-    const ecr = ecrCredentials(opening.env);
-    credentials = ecr;
-    onClose = () => ecr.close();
-  } else if (authentication !== undefined && reference.scheme !== "flipt") {
-    credentials = staticCredentials(reference.registry, {
-      username: authentication.username ?? "",
-      password: authentication.password ?? "",
-    });
-  }
+  const configured = configuredCredentials(backend.authentication, opening.env);
+  const credentials =
+    reference.scheme === "flipt" ? undefined : configured.credentialsFor(reference.registry);
+  const onClose = () => configured.close();
   return OciSource.open({
     reference,
     bundlesDirectory: resolve(backend.bundlesDirectory ?? "."),

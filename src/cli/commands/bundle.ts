@@ -6,11 +6,10 @@ import {
 } from "../../domain/errors.js";
 import { goTimeString } from "../../go/go-time-string.js";
 import { buildBundle } from "../../storage/oci/build-bundle.js";
-import { type EcrCredentialsProvider, ecrCredentials } from "../../storage/oci/ecr-credentials.js";
+import { configuredCredentials } from "../../storage/oci/configured-credentials.js";
 import { type BundleReference, isDigestReference } from "../../storage/oci/format-bundle-reference.js";
 import { createLocalBundleStore, type LocalBundle } from "../../storage/oci/local-bundle-store.js";
 import { parseBundleReference } from "../../storage/oci/parse-bundle-reference.js";
-import { type RegistryCredentialsProvider, staticCredentials } from "../../storage/oci/registry-auth.js";
 import { RegistryManifestRefusedError } from "../../storage/oci/registry-errors.js";
 import type { BundleSettings } from "../bundle-settings.js";
 import { bundleEndpoint, copyBundle, type EndpointOptions } from "./bundle-endpoint.js";
@@ -68,7 +67,7 @@ export async function runBundle(args: readonly string[], options: BundleOptions)
     );
   }
   const local = createLocalBundleStore({ directory: options.settings.bundlesDirectory });
-  const credentials = registryCredentials(options.settings, options.env);
+  const credentials = configuredCredentials(options.settings.authentication, options.env);
   const endpoints: EndpointOptions = { local, credentialsFor: credentials.credentialsFor };
   try {
     switch (name) {
@@ -165,34 +164,6 @@ async function copy(
     destination.reference,
   );
   return { stdout: `${report.digest}\n`, messages: [], exitCode: 0 };
-}
-
-/**
- * The credentials each registry host gets, from `storage.oci.authentication`: none (anonymous); `static`, offered
- * to the host of the reference being read or written only (as Flipt's `auth.StaticCredential(ref.Registry, …)`);
- * `aws-ecr`, a token from ECR for any host (AWS SDK default chain), its clients closed by `close`.
- */
-function registryCredentials(
-  settings: BundleSettings,
-  env: Readonly<Record<string, string | undefined>>,
-): { credentialsFor: (registry: string) => RegistryCredentialsProvider | undefined; close: () => void } {
-  const auth = settings.authentication;
-  if (auth === undefined) return { credentialsFor: () => undefined, close: () => undefined };
-  if (auth.type === "aws-ecr") {
-    let ecr: EcrCredentialsProvider | undefined;
-    return {
-      credentialsFor: () => {
-        ecr ??= ecrCredentials(env);
-        return ecr;
-      },
-      close: () => ecr?.close(),
-    };
-  }
-  return {
-    credentialsFor: (registry) =>
-      staticCredentials(registry, { username: auth.username, password: auth.password }),
-    close: () => undefined,
-  };
 }
 
 /** Errors that say what went wrong on their own: printed as they are, with exit code 1. */
