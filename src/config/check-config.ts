@@ -126,8 +126,7 @@ export const CACHE_WITHOUT_DATABASE =
  */
 function checkCacheHasDatabase({ cache, storage }: Config, context: NodeContext): void {
   if (!cache.enabled) return;
-  const types = Object.values(storage).map((entry) => entry.backend.type);
-  if (types.includes("database")) return;
+  if (Object.values(storage).some((entry) => entry.backend.type === "database")) return;
   context.warn("cache.enabled", CACHE_WITHOUT_DATABASE);
 }
 

@@ -7,8 +7,6 @@ export const OCI_AUTHENTICATION_TYPES = ["static", "aws-ecr"] as const;
 /** Flipt v1's `storage.oci.manifest_version` values; 1.1 is the default. */
 export const OCI_MANIFEST_VERSIONS = ["1.0", "1.1"] as const;
 
-export type OciManifestVersion = (typeof OCI_MANIFEST_VERSIONS)[number];
-
 /** How often a bundle's tag is resolved for changes, unless `poll_interval` says otherwise (Flipt v1's default). */
 export const OCI_POLL_INTERVAL = "30s";
 
