@@ -20,6 +20,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import { join } from "node:path";
 import type { CredentialConfig, SshCredentialConfig } from "../../config/config.js";
 import { UnavailableError, ValidationError } from "../../domain/errors.js";
+import { redactSecretValues, secretList } from "../redact-secrets.js";
 import { createGitHubAppTokens } from "./github-app-token.js";
 
 /** The username Flipt sends with an access token; GitHub, GitLab and Bitbucket accept it. */
@@ -268,7 +269,7 @@ async function decryptKey(
   try {
     const { code, output } = await runQuietly("ssh-keygen", ["-q", "-p", "-N", "", "-f", keyFile], env);
     if (code !== 0) {
-      const detail = redactText(output.trim().replaceAll(keyFile, "<key>"), secrets);
+      const detail = redactSecretValues(output.trim().replaceAll(keyFile, "<key>"), secrets);
       throw new ValidationError(
         `ssh private key cannot be used: ${detail || `ssh-keygen exited with ${String(code)}`}`,
       );
@@ -374,18 +375,7 @@ function checkUser(found: string, expected: string): void {
  * `[redacted]`. For error messages and logs that may quote git's output or a URL.
  */
 export function redactSecrets(text: string, auth: Pick<GitAuth, "secrets">): string {
-  return redactText(text, auth.secrets);
-}
-
-function redactText(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) result = result.split(secret).join("[redacted]");
-  return result;
-}
-
-/** Non-empty, distinct secrets, longest first, so a secret that contains another is removed whole. */
-function secretList(values: readonly string[]): readonly string[] {
-  return [...new Set(values.filter((value) => value !== ""))].sort((a, b) => b.length - a.length);
+  return redactSecretValues(text, auth.secrets);
 }
 
 /** The `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_<n>`/`GIT_CONFIG_VALUE_<n>` variables for these settings, in order. */

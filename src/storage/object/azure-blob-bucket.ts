@@ -6,6 +6,7 @@ import {
   type StoragePipelineOptions,
   StorageSharedKeyCredential,
 } from "@azure/storage-blob";
+import { redactSecretValues } from "../redact-secrets.js";
 import type { ListedObject, ObjectBucket, ObjectStoreConfig } from "./object-bucket.js";
 import { ObjectStoreError, type ObjectStoreProblem } from "./object-store-error.js";
 import { readStreamAtMost } from "./read-stream-at-most.js";
@@ -441,12 +442,8 @@ export function azureSecretRedactor(env: Env): (text: string) => string {
       if (name === "sharedaccesssignature") addSas(part.slice(at + 1).trim());
     }
   }
-  // Longest first, so that a part never leaves the rest of a longer secret behind.
-  const ordered = [...secrets].sort((a, b) => b.length - a.length);
   return (text) => {
-    let result = text;
-    for (const secret of ordered) result = result.split(secret).join("[redacted]");
-    return result
+    return redactSecretValues(text, secrets)
       .replace(/(https?:\/\/[^\s?#"'<>]*)\?[^\s"'<>]*/gi, "$1")
       .replace(/\b(sig=)[^&\s"'<>]+/gi, "$1[redacted]")
       .replace(/\b(AccountKey=)[^;\s"'<>]+/gi, "$1[redacted]")

@@ -6,6 +6,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
+import { redactSecretValues } from "../redact-secrets.js";
 import type { ListedObject, ObjectBucket, ObjectStoreConfig } from "./object-bucket.js";
 import { ObjectStoreError, type ObjectStoreProblem } from "./object-store-error.js";
 import { readStreamAtMost } from "./read-stream-at-most.js";
@@ -237,8 +238,7 @@ function toStoreError(error: unknown, description: string, secrets: readonly str
   if (code === "NoSuchBucket") problem = "missing";
   else if ((code !== undefined && DENIED_CODES.has(code)) || status === 401 || status === 403)
     problem = "denied";
-  const redact = (text: string) =>
-    secrets.reduce((result, secret) => result.split(secret).join("[redacted]"), text);
+  const redact = (text: string) => redactSecretValues(text, secrets);
   const cause = new Error(redact(error instanceof Error ? error.message : String(error)));
   cause.name = code ?? (error instanceof Error ? error.name : "Error");
   if (error instanceof Error && error.stack !== undefined) cause.stack = redact(error.stack);

@@ -16,6 +16,7 @@ import {
   GetAuthorizationTokenCommand as GetPublicAuthorizationTokenCommand,
 } from "@aws-sdk/client-ecr-public";
 import { RemoteCredentialsError, UnavailableError } from "../../domain/errors.js";
+import { redactSecretValues } from "../redact-secrets.js";
 import type { RegistryCredentials, RegistryCredentialsProvider } from "./registry-auth.js";
 
 /** How long connecting to ECR may take before the attempt is abandoned. */
@@ -224,8 +225,7 @@ function noAuthorizationData(host: string): UnavailableError {
  */
 function toCredentialsError(error: unknown, host: string, secrets: readonly string[]): Error {
   if (error instanceof UnavailableError) return error;
-  const redact = (text: string) =>
-    secrets.reduce((result, secret) => result.split(secret).join("[redacted]"), text);
+  const redact = (text: string) => redactSecretValues(text, secrets);
   const fields = (error instanceof Error ? error : new Error(String(error))) as Error & {
     code?: unknown;
     $fault?: unknown;
