@@ -18,6 +18,7 @@ export function createStatusService(environments: Environments): ServiceImpl<typ
             key,
             default: environment.isDefault,
             revision,
+            readOnly: environment.readOnly,
             files: [...files],
             ...(loadedAt === undefined ? {} : { loadedAt: timestampFromDate(new Date(loadedAt)) }),
             ...(remote === undefined
