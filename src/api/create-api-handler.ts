@@ -20,6 +20,7 @@ import {
   createPublicAuthenticationService,
 } from "./auth-service.js";
 import { createClientEvaluationService } from "./client-evaluation-service.js";
+import { consoleSessionRoutes } from "./console-session.js";
 import type { CorsOptions } from "./cors.js";
 import { createEnvironmentsService } from "./environments-service.js";
 import { createEvaluationService } from "./evaluation-service.js";
@@ -34,6 +35,7 @@ import { ofrepErrorBody } from "./ofrep-error.js";
 import { createOfrepService } from "./ofrep-service.js";
 import { registerReflection } from "./reflection.js";
 import { createErrorMappingInterceptor, createRequestInterceptor } from "./request-interceptor.js";
+import { type ConsoleBuild, createConsoleServer } from "./serve-console.js";
 import { createTokenAuthenticator, nodeHeaders, type StaticToken } from "./static-tokens.js";
 import { createStatusService } from "./status-service.js";
 import { createWebhookSync, SYNC_PATH } from "./webhook-sync.js";
@@ -54,6 +56,9 @@ export const SERVICES: readonly DescService[] = [
   StatusService,
   Health,
 ];
+
+/** The console cookie's lifetime when no `authentication.session` is given (Flipt's `token_lifetime` default). */
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface ApiHandlerOptions {
   readonly logger: Logger;
@@ -80,6 +85,10 @@ export interface ApiHandlerOptions {
   };
   /** `metrics.enabled`: record Flipt's `flipt_*` families (`GET /metrics` is served either way). */
   readonly metrics?: boolean;
+  /** The web console's files, served at `/` (`ui.enabled`); none when absent. */
+  readonly console?: ConsoleBuild | undefined;
+  /** `authentication.session`: the console's sign-in cookie. */
+  readonly session?: { readonly secure: boolean; readonly lifetimeMs: number };
 }
 
 /**
@@ -175,7 +184,9 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
         path: SYNC_PATH,
         handle: (match, body, headers) => sync(match[1] as string, body, nodeHeaders(headers)),
       },
+      ...consoleSessionRoutes({ tokens, secure: false, lifetimeMs: DAY_MS, ...options.session }),
     ],
+    ...(options.console === undefined ? {} : { fallback: createConsoleServer(options.console) }),
     logger: options.logger,
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   });

@@ -71,6 +71,11 @@ export interface HttpHandlerOptions {
   readonly cors: CorsOptions;
   /** Routes that need the raw request body (webhooks with body signatures), tried before the REST table. */
   readonly rawRoutes?: readonly RawRoute[];
+  /**
+   * Answers a request no API route matches (the web console's files), or undefined for the usual 404. API routes
+   * keep precedence over it.
+   */
+  readonly fallback?: (method: string, pathname: string, headers: Headers) => RestResponse | undefined;
   /** Route-specific error bodies (OFREP's); Flipt's body otherwise. */
   readonly errorBody?: ErrorBody;
   readonly logger: Logger;
@@ -164,6 +169,11 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
       return;
     }
     if (match.kind === "none") {
+      const answer = options.fallback?.(req.method ?? "GET", url.pathname, headers);
+      if (answer !== undefined) {
+        await writeResponse(res, answer);
+        return;
+      }
       // A path no route has is NotFound, unless it cannot even be read.
       for (const segment of segments) decodePercentEncoded(segment, "path segment");
       writeResponse(res, errorResponse(new ConnectError("Not Found", Code.NotFound), pretty));

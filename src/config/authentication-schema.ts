@@ -85,8 +85,10 @@ export const AUTHENTICATION_SCHEMA = s.object("Client authentication.", {
   }),
   session: s.object("Browser sessions (used by OIDC and GitHub login).", {
     domain: s.string("Cookie domain.", { ignored: true }),
-    secure: s.boolean("Secure cookies.", { default: false }),
-    token_lifetime: s.duration("Lifetime of session tokens.", { default: "24h" }),
+    secure: s.boolean("Secure cookies (the console's sign-in cookie too).", { default: false }),
+    token_lifetime: s.duration("Lifetime of session tokens and of the console's sign-in cookie.", {
+      default: "24h",
+    }),
     state_lifetime: s.duration("Lifetime of the login state cookie.", { default: "10m" }),
     csrf: s.object("CSRF protection.", {
       key: s.string("CSRF token key.", { secret: true, ignored: true }),

@@ -242,7 +242,7 @@ export const CONFIG_FIELDS = {
   ui: s.object(
     "The web UI (keys other than these are accepted and ignored).",
     {
-      enabled: s.boolean("Serve the UI.", { default: true }),
+      enabled: s.boolean("Serve the web console at `/` on the HTTP port.", { default: true }),
       default_theme: s.string("The UI's theme, reported in `/meta/info` as `ui.theme`.", {
         default: "system",
       }),

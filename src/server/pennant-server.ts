@@ -12,6 +12,7 @@ import { createEnvironments } from "./create-environments.js";
 import { jwtAuthenticatorFor } from "./jwt-authenticator-for.js";
 import type { ConnectionLimits } from "./listen-options.js";
 import { listenGrpc, listenHttp } from "./listeners.js";
+import { DEFAULT_CONSOLE_DIRECTORY, readConsoleBuild } from "./read-console-build.js";
 import { readStaticTokens } from "./read-static-tokens.js";
 
 export interface PennantServerOptions {
@@ -21,6 +22,8 @@ export interface PennantServerOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** `--force-migrate`: apply a database storage's pending migrations instead of refusing to start. */
   readonly forceMigrate?: boolean;
+  /** The web console's build to serve (`ui.enabled`); `dist/console/` by default. */
+  readonly consoleDirectory?: string;
 }
 
 /** Time kept back from the shutdown grace period for closing listeners after in-flight requests are cut. */
@@ -55,7 +58,13 @@ export class PennantServer {
     this.#graceMs = graceMs;
   }
 
-  static async start({ config, logger, env, forceMigrate }: PennantServerOptions): Promise<PennantServer> {
+  static async start({
+    config,
+    logger,
+    env,
+    forceMigrate,
+    consoleDirectory = DEFAULT_CONSOLE_DIRECTORY,
+  }: PennantServerOptions): Promise<PennantServer> {
     const { server } = config;
     const staticTokens = await readStaticTokens(config.authentication.methods.token);
     const jwt = await jwtAuthenticatorFor(config.authentication.methods.jwt, logger);
@@ -67,6 +76,13 @@ export class PennantServer {
       { forceMigrate: forceMigrate === true },
     );
     const branches = new BranchEnvironments(environments, logger);
+    const consoleBuild = config.ui.enabled ? await readConsoleBuild(consoleDirectory) : undefined;
+    if (config.ui.enabled && consoleBuild === undefined) {
+      logger.warn(
+        { directory: consoleDirectory },
+        "the web console is not built (npm run build): not served",
+      );
+    }
     const health = new HealthStatus(SERVICES.map((service) => service.typeName));
     const shutdown = new AbortController();
     const handler = createApiHandler({
@@ -89,6 +105,11 @@ export class PennantServer {
         readOnly: Object.values(config.storage).every((storage) => storage.readOnly),
       },
       cors: config.cors,
+      console: consoleBuild,
+      session: {
+        secure: config.authentication.session.secure,
+        lifetimeMs: config.authentication.session.tokenLifetime,
+      },
       maxRequestBytes: server.maxRequestBytes,
       shutdownSignal: shutdown.signal,
     });

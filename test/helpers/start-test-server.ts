@@ -20,6 +20,7 @@ export interface TestServer {
 export async function startTestServer(
   env: Record<string, string> = {},
   logger: Logger = pino({ level: "silent" }),
+  options: { readonly consoleDirectory?: string } = {},
 ): Promise<TestServer> {
   const { config } = await loadConfig({
     env: {
@@ -31,7 +32,7 @@ export async function startTestServer(
     },
     defaultPaths: [],
   });
-  const server = await PennantServer.start({ config, logger, env: process.env });
+  const server = await PennantServer.start({ config, logger, env: process.env, ...options });
   return {
     server,
     httpUrl: `http://127.0.0.1:${server.httpPort}`,
