@@ -9,6 +9,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+# The web console's sources; the build bundles them into dist/console with Vite.
+COPY web ./web
 # The commit reported by GET /meta/info (the context has no .git): --build-arg PENNANT_BUILD_COMMIT=$(git rev-parse HEAD)
 ARG PENNANT_BUILD_COMMIT
 RUN npm ci && npm prune --omit=dev
