@@ -500,6 +500,13 @@ describe("read-only storage", () => {
     assert.equal(ConnectError.from(error).rawMessage, "storage default is read-only");
     const info = (await (await fetch(`${server.httpUrl}/meta/info`)).json()) as { readOnly: boolean };
     assert.equal(info.readOnly, true);
+    const status = (await (await fetch(`${server.httpUrl}/meta/status`)).json()) as {
+      environments: { key: string; readOnly?: boolean }[];
+    };
+    assert.deepEqual(
+      status.environments.map(({ key, readOnly }) => ({ key, readOnly })),
+      [{ key: "default", readOnly: true }],
+    );
   });
 });
 
@@ -537,6 +544,10 @@ describe("writes on memory storage", () => {
     ];
     assert.equal(new Set(revisions).size, 2);
     assert.equal(revisions[2], revisions[1], "nothing to delete: no new revision");
+    const status = (await (await fetch(`${server.httpUrl}/meta/status`)).json()) as {
+      environments: { readOnly?: boolean }[];
+    };
+    assert.equal(status.environments[0]?.readOnly, false);
     const list = await fetch(
       `${server.httpUrl}/api/v2/environments/default/namespaces/default/resources/flipt.core.Flag`,
     );
