@@ -1,36 +1,25 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as yaml from "js-yaml";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { build } from "vite";
+import { launchChromium } from "../helpers/launch-chromium.js";
 import { type StaticServer, startStaticServer } from "../helpers/start-static-server.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
 
 /**
- * The page in web/ (built here with Vite) calls a real Pennant from headless Chromium with
+ * The page in test/fixtures/browser-page/ (built here with Vite) calls a real Pennant from headless Chromium with
  * @connectrpc/connect-web, from another origin, so every call goes through CORS. Debian's chromium is driven by
- * playwright-core; `.ci/run` installs it. Costs about 3 s: one Vite build (~0.5 s), one browser, five page loads.
+ * playwright-core (test/helpers/launch-chromium.ts); `.ci/run` installs it. Costs about 3 s: one Vite build
+ * (~0.5 s), one browser, five page loads. The web console (web/) has its own test: console.test.ts.
  */
-const CHROMIUM = "/usr/bin/chromium";
-/** The flags that keep Chromium off the closed network and out of the first-run machinery. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const DEADLINE_MS = 15_000;
-const WEB_ROOT = fileURLToPath(new URL("../../web/", import.meta.url));
+const WEB_ROOT = fileURLToPath(new URL("../fixtures/browser-page/", import.meta.url));
 
 /*
  * By Flipt's rules (spec/evaluation.md): a boolean flag's first matching rollout gives its value with
@@ -112,12 +101,6 @@ describe("a browser page calling Pennant with connect-web", () => {
   let teamFlagKeys: string[];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} not found: this test drives Debian's chromium, which .ci/run installs ` +
-          "(apt-get install --no-install-recommends chromium).",
-      );
-    }
     outDir = await mkdtemp(join(tmpdir(), "pennant-web-"));
     await build({
       root: WEB_ROOT,
@@ -142,7 +125,7 @@ describe("a browser page calling Pennant with connect-web", () => {
       FLIPT_CORS_ENABLED: "true",
       FLIPT_CORS_ALLOWED_ORIGINS: allowedSite.origin,
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.on("console", (message) => {
       if (message.type() === "error") consoleErrors.push(message.text());
