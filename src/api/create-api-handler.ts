@@ -10,6 +10,7 @@ import { Flipt } from "../gen/flipt/flipt_pb.js";
 import { MetadataService } from "../gen/flipt/meta/meta_pb.js";
 import { OFREPService } from "../gen/flipt/ofrep/ofrep_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { ExplainService } from "../gen/pennant/explain/v1/explain_pb.js";
 import { StatusService } from "../gen/pennant/status/v1/status_pb.js";
 import type { BranchEnvironments } from "../storage/branch-environments.js";
 import type { Environments } from "../storage/environments.js";
@@ -24,6 +25,7 @@ import { consoleSessionRoutes } from "./console-session.js";
 import type { CorsOptions } from "./cors.js";
 import { createEnvironmentsService } from "./environments-service.js";
 import { createEvaluationService } from "./evaluation-service.js";
+import { createExplainService } from "./explain-service.js";
 import { createFliptService } from "./flipt-service.js";
 import { createHealthService, type HealthStatus } from "./health-service.js";
 import { createHttpHandler, type NodeHandler } from "./http-handler.js";
@@ -54,6 +56,7 @@ export const SERVICES: readonly DescService[] = [
   PublicAuthenticationService,
   AuthenticationService,
   StatusService,
+  ExplainService,
   Health,
 ];
 
@@ -131,6 +134,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     router.service(OFREPService, createOfrepService(options.environments, metrics.evaluations));
     router.service(Flipt, createFliptService({ environments: options.environments }));
     router.service(StatusService, createStatusService(options.environments));
+    router.service(ExplainService, createExplainService(options.environments));
     router.service(MetadataService, createMetadataService(options.build));
     router.service(PublicAuthenticationService, createPublicAuthenticationService(auth));
     router.service(AuthenticationService, createAuthenticationService(auth));

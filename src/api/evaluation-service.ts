@@ -3,7 +3,6 @@ import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { NotFoundError, ValidationError } from "../domain/errors.js";
-import { DEFAULT_NAMESPACE } from "../domain/flag-state.js";
 import type { Snapshot } from "../domain/snapshot.js";
 import {
   type EvaluationRequest as EngineRequest,
@@ -19,19 +18,17 @@ import type {
 } from "../engine/evaluation-result.js";
 import {
   BooleanEvaluationResponseSchema,
-  ErrorEvaluationReason,
   EvaluationReason,
   type EvaluationRequest,
-  EvaluationResponseSchema,
-  EvaluationResponseType,
   type EvaluationService,
   VariantEvaluationResponseSchema,
 } from "../gen/flipt/evaluation/evaluation_pb.js";
 import type { Environment } from "../storage/environment.js";
 import type { Environments } from "../storage/environments.js";
-import { restCallKey } from "./context-keys.js";
+import { isNotFound, toBatchItem } from "./batch-item.js";
 import type { EvaluationRecorder } from "./evaluation-recorder.js";
-import { ENVIRONMENT_HEADER, environmentForEvaluation, NAMESPACE_HEADER } from "./resolve-environment.js";
+import { ENVIRONMENT_HEADER, environmentForEvaluation } from "./resolve-environment.js";
+import { requireFlagKey, resolveEvaluationCall, toEngineInput } from "./resolve-evaluation-call.js";
 
 /** What a Boolean or Variant answer adds to the engine's result: wire-shaped segment keys and reason, and the envelope. */
 type ResponseFields = { segmentKeys: string[]; reason: EvaluationReason } & ReturnType<typeof envelope>;
@@ -68,7 +65,7 @@ export function createEvaluationService(
     respond: (init: Omit<T, "segmentKeys" | "reason"> & ResponseFields) => R,
   ): Promise<R> => {
     const started = performance.now();
-    const { environment, input } = resolve(environments, request, context);
+    const { environment, input } = resolveEvaluationCall(environments, request, context);
     const snapshot = await environment.snapshotFor(input.namespaceKey, "evaluate");
     const result = evaluate(snapshot, input);
     if (!result.ok) throw toError(result.error);
@@ -101,7 +98,7 @@ export function createEvaluationService(
       const resolved = request.requests.map((item, index) => {
         requireFlagKey(item, `requests[${index}].`);
         const environment = environmentForEvaluation(environments, item.environmentKey, header);
-        return { item, environment, input: toInput(item, "") };
+        return { item, environment, input: toEngineInput(item, "") };
       });
       const snapshots = await snapshotsFor(resolved);
       const items = resolved.map(({ item, environment, input }) => {
@@ -120,41 +117,14 @@ export function createEvaluationService(
       return {
         requestId,
         requestDurationMillis,
-        responses: items.map((entry) => {
-          if (!entry.ok) {
-            return create(EvaluationResponseSchema, {
-              type: EvaluationResponseType.ERROR_EVALUATION_RESPONSE_TYPE,
-              response: {
-                case: "errorResponse",
-                value: {
-                  flagKey: entry.item.flagKey,
-                  // The request's own value, even when blank, as Flipt echoes it.
-                  namespaceKey: entry.item.namespaceKey,
-                  reason: isNotFound(entry.error)
-                    ? ErrorEvaluationReason.NOT_FOUND_ERROR_EVALUATION_REASON
-                    : ErrorEvaluationReason.UNKNOWN_ERROR_EVALUATION_REASON,
-                },
-              },
-            });
-          }
-          const common = {
-            ...entry.value,
-            segmentKeys: [...entry.value.segmentKeys],
-            reason: EvaluationReason[entry.value.reason],
-            requestId: entry.item.requestId,
+        responses: items.map((entry) =>
+          toBatchItem(
+            entry.item,
+            entry.ok ? { ok: true, value: entry.value } : { ok: false, error: entry.error },
             requestDurationMillis,
             timestamp,
-          };
-          return entry.value.kind === "boolean"
-            ? create(EvaluationResponseSchema, {
-                type: EvaluationResponseType.BOOLEAN_EVALUATION_RESPONSE_TYPE,
-                response: { case: "booleanResponse", value: common },
-              })
-            : create(EvaluationResponseSchema, {
-                type: EvaluationResponseType.VARIANT_EVALUATION_RESPONSE_TYPE,
-                response: { case: "variantResponse", value: common },
-              });
-        }),
+          ),
+        ),
       };
     },
   };
@@ -181,40 +151,12 @@ async function snapshotsFor(
   return snapshots;
 }
 
-/** The environment and the engine input for a single call. */
-function resolve(environments: Environments, request: EvaluationRequest, context: HandlerContext) {
-  requireFlagKey(request, "");
-  const header = context.requestHeader.get(ENVIRONMENT_HEADER);
-  const environment = environmentForEvaluation(environments, request.environmentKey, header);
-  // Flipt's gateway does not forward X-Flipt-Namespace on /evaluate/v1, so only gRPC-style callers use it.
-  const namespaceHeader =
-    context.values.get(restCallKey) === undefined ? context.requestHeader.get(NAMESPACE_HEADER) : null;
-  return { environment, input: toInput(request, namespaceHeader ?? "") };
-}
-
-function toInput(request: EvaluationRequest, namespaceHeader: string): EngineRequest {
-  return {
-    namespaceKey: request.namespaceKey || namespaceHeader || DEFAULT_NAMESPACE,
-    flagKey: request.flagKey,
-    entityId: request.entityId,
-    context: request.context,
-  };
-}
-
-function requireFlagKey(request: EvaluationRequest, prefix: string): void {
-  if (request.flagKey === "") throw new ValidationError(`invalid field ${prefix}flag_key: must not be empty`);
-}
-
 function envelope(requestId: string, started: number) {
   return {
     requestId: requestId === "" ? randomUUID() : requestId,
     requestDurationMillis: performance.now() - started,
     timestamp: timestampNow(),
   };
-}
-
-function isNotFound(error: EvaluationError): boolean {
-  return error.code === "FLAG_NOT_FOUND" || error.code === "NAMESPACE_NOT_FOUND";
 }
 
 function toError(error: EvaluationError): Error {

@@ -7,6 +7,7 @@ import {
   UNKNOWN_CONSTRAINT_TYPE,
   type VariantEvaluation,
 } from "./evaluation-result.js";
+import type { ExplainTracer } from "./explain-tracer.js";
 import { matchSegments, UNKNOWN_TYPE } from "./match-segments.js";
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
@@ -16,26 +17,41 @@ const NO_KEYS: readonly string[] = Object.freeze([]);
  * matches, and stays in the answer of a disabled flag and of a rule that matches without distributions.
  * The first matching rule decides: its variant is picked by crc32(flagKey + entityId) % 1000 against the
  * rule's float32 bucket bounds. The caller checks the flag type (see `checkFlagType`).
+ *
+ * `tracer` is for explanations only (`explainFlag`): it hears each step as it is taken; without it, each report
+ * is one test of an undefined argument.
  */
-export function evaluateVariant(flag: EvalFlag, input: EvaluationInput): EvaluationResult<VariantEvaluation> {
+export function evaluateVariant(
+  flag: EvalFlag,
+  input: EvaluationInput,
+  tracer?: ExplainTracer,
+): EvaluationResult<VariantEvaluation> {
   if (!flag.enabled) {
+    tracer?.flagDisabled();
     return { ok: true, value: fallback(flag, "FLAG_DISABLED_EVALUATION_REASON", false, NO_KEYS) };
   }
   for (const rule of flag.rules) {
-    const segmentKeys = matchSegments(rule.segments, input);
+    const segmentKeys = matchSegments(rule.segments, input, tracer);
     if (segmentKeys === UNKNOWN_TYPE) {
+      tracer?.rule(rule, false, -1, -1);
+      tracer?.error(UNKNOWN_CONSTRAINT_TYPE);
       return { ok: false, error: UNKNOWN_CONSTRAINT_TYPE };
     }
     if (segmentKeys === null) {
+      tracer?.rule(rule, false, -1, -1);
       continue;
     }
     if (rule.validDistributions.length === 0) {
+      tracer?.rule(rule, true, -1, -1);
       return { ok: true, value: fallback(flag, "MATCH_EVALUATION_REASON", true, segmentKeys) };
     }
-    const index = findBucket(rule.bucketBounds, variantBucket(flag.key, input.entityId, flag.keyCrc32));
+    const bucket = variantBucket(flag.key, input.entityId, flag.keyCrc32);
+    const index = findBucket(rule.bucketBounds, bucket);
+    tracer?.rule(rule, true, bucket, index);
     const distribution = rule.validDistributions[index];
     if (distribution === undefined) {
       // Unreachable (the last bound is 1000); Flipt would answer "no match" keeping the fallback reason.
+      tracer?.fallback();
       return { ok: true, value: fallback(flag, defaultReason(flag), false, segmentKeys) };
     }
     return {
@@ -51,6 +67,7 @@ export function evaluateVariant(flag: EvalFlag, input: EvaluationInput): Evaluat
       },
     };
   }
+  tracer?.fallback();
   return { ok: true, value: fallback(flag, defaultReason(flag), false, NO_KEYS) };
 }
 

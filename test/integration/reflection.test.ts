@@ -27,6 +27,7 @@ const EXPECTED_SERVICES = [
   "grpc.health.v1.Health",
   "grpc.reflection.v1.ServerReflection",
   "grpc.reflection.v1alpha.ServerReflection",
+  "pennant.explain.v1.ExplainService",
   "pennant.status.v1.StatusService",
 ];
 
