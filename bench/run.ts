@@ -1,7 +1,9 @@
 import { writeFile } from "node:fs/promises";
 import { cacheBench } from "./cache-bench.js";
+import { consoleBench } from "./console-bench.js";
 import { databaseBench } from "./database-bench.js";
 import { evaluationBench } from "./evaluation-bench.js";
+import { explainBench } from "./explain-bench.js";
 import { objectBench } from "./object-bench.js";
 import { ociBench } from "./oci-bench.js";
 import { remoteBench } from "./remote-bench.js";
@@ -26,6 +28,8 @@ const allSuites: Record<string, () => Promise<BenchResult[]>> = {
   "object storage (issue 19)": objectBench,
   "OCI bundles (issue 20)": ociBench,
   "v1 API (issue 21)": v1ApiBench,
+  "console (issue 22)": consoleBench,
+  "explain (issue 22)": explainBench,
 };
 
 /** `npm run bench -- writes` runs only the suites whose name contains "writes". */
