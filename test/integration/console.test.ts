@@ -161,7 +161,12 @@ describe("the web console", () => {
     await mkdir(RESULTS, { recursive: true });
     browser = await launchChromium();
     main = await startSite({});
-    readOnly = await startSite({ FLIPT_STORAGE_READ_ONLY: "true" });
+    // Also the `ui` settings: a dark theme pinned (the browser prefers light) and a top bar colour.
+    readOnly = await startSite({
+      FLIPT_STORAGE_READ_ONLY: "true",
+      FLIPT_UI_DEFAULT_THEME: "dark",
+      FLIPT_UI_TOPBAR_COLOR: "#aa3300",
+    });
     guarded = await startSite({
       FLIPT_AUTHENTICATION_REQUIRED: "true",
       FLIPT_AUTHENTICATION_METHODS_TOKEN_ENABLED: "true",
@@ -531,6 +536,13 @@ describe("the web console", () => {
     assert.equal(await page.getByRole("switch", { name: "dark-mode enabled" }).isDisabled(), true);
     assert.equal(await page.getByRole("link", { name: "New flag" }).count(), 0);
     await page.getByRole("link", { name: "Read-only" }).first().waitFor();
+    // ui.default_theme: dark, whatever the browser prefers; ui.topbar.color as the header's strip.
+    const looks = await page.evaluate(() => ({
+      theme: document.documentElement.dataset.theme,
+      background: getComputedStyle(document.documentElement).backgroundColor,
+      strip: getComputedStyle(document.querySelector(".app-header") as Element).borderTopColor,
+    }));
+    assert.deepEqual(looks, { theme: "dark", background: "rgb(15, 20, 27)", strip: "rgb(170, 51, 0)" });
     await shot(page, "read-only");
 
     await open(readOnly, "#/default/default/flags/button-color");

@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import type { Authentication } from "../../src/gen/flipt/auth/auth_pb.js";
 import type { EnvironmentStatus } from "../../src/gen/pennant/status/v1/status_pb.js";
+import { applyUiSettings } from "../api/apply-ui-settings.js";
 import { forgetToken, rememberToken } from "../api/console-session.js";
 import type { Api } from "../api/create-api.js";
 import { type CredentialStore, schemeOf } from "../api/credential-store.js";
@@ -37,10 +38,14 @@ export interface SessionControl {
 
 const isUnauthenticated = (error: unknown) => ConnectError.from(error).code === Code.Unauthenticated;
 
-/** `authentication.required` from `/meta/info` (MetadataService.GetInfo, whose answer is JSON in an HttpBody). */
+/**
+ * `authentication.required` from `/meta/info` (MetadataService.GetInfo, whose answer is JSON in an HttpBody); the
+ * `ui` settings it reports are applied on the way.
+ */
 async function authenticationRequired(api: Api): Promise<boolean> {
   const body = await api.meta.getInfo({});
   const info: unknown = JSON.parse(new TextDecoder().decode(body.data));
+  applyUiSettings(info);
   return (
     typeof info === "object" &&
     info !== null &&
