@@ -11,6 +11,7 @@ import { booleanBucket } from "../../src/engine/bucketing.js";
 import { launchChromium } from "../helpers/launch-chromium.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
+import { createTestDatabase } from "../helpers/test-databases.js";
 import { waitFor } from "../helpers/wait-for.js";
 
 /**
@@ -114,11 +115,16 @@ interface FeaturesDocument {
 }
 
 /** A Pennant on its own repository, with a browser context of its own. */
-interface Site {
-  readonly repo: TempRepo;
+/** A server and the browser page that shows its console. */
+interface Served {
   readonly pennant: TestServer;
-  readonly context: BrowserContext;
   readonly page: Page;
+}
+
+/** A server over a local git repository, with its own browser context. */
+interface Site extends Served {
+  readonly repo: TempRepo;
+  readonly context: BrowserContext;
 }
 
 describe("the web console", () => {
@@ -188,7 +194,7 @@ describe("the web console", () => {
   });
 
   /** Loads a page of the console afresh and waits until it is shown (or the sign-in form). */
-  async function open(site: Site, hash: string): Promise<Page> {
+  async function open(site: Served, hash: string): Promise<Page> {
     // A fresh load each time: going to another hash of the same document would keep the page's state.
     await site.page.goto("about:blank");
     await site.page.goto(`${site.pennant.httpUrl}/${hash}`);
@@ -225,7 +231,7 @@ describe("the web console", () => {
       .filter((line) => /^[-+](?![-+])/.test(line));
 
   async function evaluateBoolean(
-    site: Site,
+    site: Served,
     flagKey: string,
     entityId: string,
     context: Record<string, string> = {},
@@ -238,7 +244,7 @@ describe("the web console", () => {
     return (await response.json()) as { enabled: boolean; reason: string };
   }
 
-  async function servedRevision(site: Site): Promise<string> {
+  async function servedRevision(site: Served): Promise<string> {
     const status = (await (await fetch(`${site.pennant.httpUrl}/meta/status`)).json()) as {
       environments: { revision: string }[];
     };
@@ -525,6 +531,46 @@ describe("the web console", () => {
     await card.getByText("1 file loaded").waitFor();
     await shot(page, "status");
     assert.deepEqual(pageErrors, []);
+  });
+
+  it("works on database storage too: a toggle is a transaction, and evaluation follows", async () => {
+    const database = await createTestDatabase("sqlite");
+    const pennant = await startTestServer(
+      { FLIPT_STORAGE_DEFAULT_BACKEND_TYPE: "database", FLIPT_STORAGE_DEFAULT_BACKEND_URL: database.url },
+      undefined,
+      { consoleDirectory: outDir },
+    );
+    const context = await browser.newContext({ viewport: VIEWPORT, colorScheme: "light" });
+    try {
+      const created = await fetch(`${pennant.httpUrl}/api/v1/namespaces/default/flags`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ key: "in-the-database", name: "In the database", type: "BOOLEAN_FLAG_TYPE" }),
+      });
+      assert.equal(created.status, 200);
+      const site = {
+        repo: undefined as unknown as TempRepo,
+        pennant,
+        context,
+        page: await context.newPage(),
+      };
+      site.page.setDefaultTimeout(DEADLINE_MS);
+      const before = await servedRevision(site);
+      assert.equal((await evaluateBoolean(site, "in-the-database", "user-1")).enabled, false);
+      const page = await open(site, "#/default/default/flags");
+      await page.getByRole("switch", { name: "in-the-database enabled" }).click();
+      await page
+        .locator(
+          '[role=switch][aria-label="in-the-database enabled"][aria-checked="true"]:not([aria-busy="true"])',
+        )
+        .waitFor();
+      assert.notEqual(await servedRevision(site), before, "a new database revision");
+      assert.equal((await evaluateBoolean(site, "in-the-database", "user-1")).enabled, true);
+    } finally {
+      await context.close();
+      await pennant.stop();
+      await database.drop();
+    }
   });
 
   it("offers no changes on read-only storage, and says why", async () => {
