@@ -9,8 +9,10 @@ import { percentile } from "./stats.js";
 const WRITES = 200;
 
 /**
- * Issue 5's measure: "create flag" to acknowledged on local storage (validate, write the file, commit with git,
- * serve the new snapshot), as p50 and p99 over 200 sequential writes against the built server.
+ * Issue 5's measure (targets from issue 23): "create flag" to acknowledged on local storage (validate, write the
+ * file, commit, serve the new snapshot), as p50 and p99 over 200 sequential writes against the built server. The
+ * first write makes the namespace's file (a new file: committed by git itself); the others change it (committed
+ * without running git, see `commitInProcess`).
  */
 export async function writeBench(): Promise<BenchResult[]> {
   const root = await mkdtemp(join(tmpdir(), "pennant-write-bench-"));
@@ -53,13 +55,14 @@ export async function writeBench(): Promise<BenchResult[]> {
         name: `create flag to acknowledged, p50 of ${WRITES}`,
         value: percentile(latencies, 50),
         unit: "ms",
-        target: 30,
+        target: 15,
         lowerIsBetter: true,
       },
       {
         name: `create flag to acknowledged, p99 of ${WRITES}`,
         value: percentile(latencies, 99),
         unit: "ms",
+        target: 40,
         lowerIsBetter: true,
       },
     ];

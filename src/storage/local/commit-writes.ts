@@ -2,7 +2,9 @@ import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConflictError } from "../../domain/errors.js";
 import { type FileWrite, textOf } from "../flag-source.js";
+import { readHead } from "../git/read-head.js";
 import type { GitRunner } from "../git/run-git.js";
+import { commitInProcess, isLeftToGit, type WriteStep } from "./commit-in-process.js";
 import { assertWritable, diskError, removeContained, writeContained } from "./write-contained.js";
 
 export interface CommitOptions {
@@ -16,25 +18,58 @@ export interface CommitOptions {
   /** Paths (relative to the environment directory) that exist now, so are tracked once the status is clean. */
   readonly existing: ReadonlySet<string>;
   readonly git: GitRunner;
+  /** Tests only: awaited at each step of a write made without git; a promise that never settles is a death there. */
+  readonly interrupt?: ((step: WriteStep) => Promise<void>) | undefined;
+  /** Tests only: told why a write was left to git. */
+  readonly onLeftToGit?: ((reason: string) => void) | undefined;
 }
+
+/** The file in a repository's git directory that lists the paths of a write in progress. */
+const JOURNAL = "pennant-write-in-progress";
 
 /**
  * Writes files into a repository's working tree and commits exactly those paths, as one commit (an empty one
- * when nothing changed, as Flipt makes). A file with uncommitted changes made outside Pennant is never
- * overwritten: the write is refused with a ConflictError before anything is touched. If committing fails, the
- * files are put back as they were at HEAD, so a refused write changes nothing. A full disk is Unavailable.
+ * when nothing changed, as Flipt makes), and resolves with the new commit. A file with uncommitted changes made
+ * outside Pennant is never overwritten: the write is refused with a ConflictError before anything is touched. If
+ * committing fails, the files are put back as they were at HEAD, so a refused write changes nothing. A full disk
+ * is Unavailable.
+ *
+ * The commit is made without running git where the repository and the write are ordinary (see
+ * `commitInProcess`: objects, ref and index written as git writes them); anything else is left to git itself
+ * (`git status`, `git add`, `git commit --only`). Either way a journal in the git directory names the paths
+ * while they change, so that `undoInterruptedWrite` can undo a write that a killed process left half-done.
  */
-export function commitWrites(options: CommitOptions): Promise<void> {
+export function commitWrites(options: CommitOptions): Promise<string> {
   return commit(options).catch((error: unknown) => {
     throw diskError(error);
   });
 }
 
-async function commit(options: CommitOptions): Promise<void> {
+async function commit(options: CommitOptions): Promise<string> {
   const { repository, git } = options;
   const paths = options.writes.map((write) => join(options.directory, write.path).split("\\").join("/"));
   // Refused before git sees the paths: git would fail on a path beyond a link with its own words.
   for (const path of paths) await assertWritable(repository, path);
+  const committed = await commitInProcess({
+    repository,
+    paths,
+    texts: options.writes.map(textOf),
+    message: options.message,
+    author: options.author,
+    git,
+    journal: (layout) => join(layout.gitDir, JOURNAL),
+    restore: (restored, tracked) => restore(repository, restored, tracked, git),
+    interrupt: options.interrupt,
+  });
+  if (!isLeftToGit(committed)) return committed;
+  options.onLeftToGit?.(committed.leftToGit);
+  await commitWithGit(options, paths);
+  return readHead(repository, git);
+}
+
+/** The write made by git itself: `git status` for changes made outside Pennant, `git add`, `git commit --only`. */
+async function commitWithGit(options: CommitOptions, paths: readonly string[]): Promise<void> {
+  const { repository, git } = options;
   // No paths (an empty commit): nothing to check, and `git status --` alone would list the whole tree.
   const dirty =
     paths.length === 0
@@ -108,7 +143,7 @@ async function journalPath(repository: string, git: GitRunner): Promise<string> 
   const gitDir = isDirectory
     ? dotGit
     : (await git(repository, ["rev-parse", "--absolute-git-dir"])).stdout.trim();
-  return join(gitDir, "pennant-write-in-progress");
+  return join(gitDir, JOURNAL);
 }
 
 /**

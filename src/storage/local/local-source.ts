@@ -95,7 +95,7 @@ export class LocalSource implements BranchingSource {
         throw revisionConflict(transaction.baseRevision, state.revision);
       }
       const prepared = transaction.prepare(state);
-      await commitWrites({
+      return commitWrites({
         existing: new Set(state.files.map((file) => file.path)),
         repository: path,
         directory: transaction.directory,
@@ -104,7 +104,6 @@ export class LocalSource implements BranchingSource {
         author: transaction.author,
         git,
       });
-      return readHead(path, git);
     });
   }
 
