@@ -19,12 +19,16 @@ const JWT_ROLE = "io.flipt.auth.jwt.role";
  */
 export function writeAccessOf(authentication: Authentication | undefined): WriteAccess {
   if (authentication === undefined) return { allowed: true, reason: "" };
-  const key = authentication.method === Method.JWT ? JWT_ROLE : TOKEN_ROLE;
-  const role = authentication.metadata[key];
+  const role = roleOf(authentication);
   if (role === undefined || role === "write") return { allowed: true, reason: "" };
   const who = authentication.id === "" ? "This token" : `Token "${authentication.id}"`;
   return {
     allowed: false,
     reason: `${who} has role "${role}": it may read, not change flags or segments (that needs role "write").`,
   };
+}
+
+/** A static token's metadata `role`, or a JWT's mapped `role` claim; undefined when it has none. */
+export function roleOf(authentication: Authentication): string | undefined {
+  return authentication.metadata[authentication.method === Method.JWT ? JWT_ROLE : TOKEN_ROLE];
 }

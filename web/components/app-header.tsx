@@ -1,5 +1,5 @@
 import { useId } from "preact/hooks";
-import { Method } from "../../src/gen/flipt/auth/auth_pb.js";
+import { roleOf } from "../api/write-access.js";
 import { shortRevision } from "../model/format-time.js";
 import { formatRoute, type ScopedRoute, switchScope } from "../state/route.js";
 import type { Session } from "../state/use-session.js";
@@ -31,11 +31,7 @@ export function AppHeader({ route, session, onSignOut }: AppHeaderProps) {
     ? namespaces
     : [...namespaces, { key: ns, name: ns }];
   const who = session.authentication;
-  const role =
-    who === undefined
-      ? undefined
-      : (who.metadata[who.method === Method.JWT ? "io.flipt.auth.jwt.role" : "role"] ??
-        "no role: full access");
+  const role = who === undefined ? undefined : (roleOf(who) ?? "no role: full access");
   return (
     <header class="app-header">
       <a class="skip-link" href="#main">

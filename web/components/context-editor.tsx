@@ -2,10 +2,12 @@ import { useId } from "preact/hooks";
 import {
   type ContextRow,
   contextToRows,
+  emptyContextRow,
   parseContextJson,
   rowsToContext,
 } from "../model/evaluation-context.js";
-import { newRowId } from "../model/flag-draft.js";
+import { patchRow, removeRow } from "../model/rows.js";
+import { TextField } from "./text-field.js";
 
 export interface ContextInput {
   readonly mode: "rows" | "json";
@@ -59,41 +61,25 @@ export function ContextEditor({ value, onChange }: ContextEditorProps) {
           <ul class="context-rows">
             {value.rows.map((row, index) => (
               <li key={row.id} class="context-row">
-                <div class="field">
-                  <label for={`${row.id}-key`}>Key {index + 1}</label>
-                  <input
-                    id={`${row.id}-key`}
-                    value={row.key}
-                    spellcheck={false}
-                    onInput={(event) =>
-                      setRows(
-                        value.rows.map((other) =>
-                          other.id === row.id ? { ...other, key: event.currentTarget.value } : other,
-                        ),
-                      )
-                    }
-                  />
-                </div>
-                <div class="field">
-                  <label for={`${row.id}-value`}>Value {index + 1}</label>
-                  <input
-                    id={`${row.id}-value`}
-                    value={row.value}
-                    spellcheck={false}
-                    onInput={(event) =>
-                      setRows(
-                        value.rows.map((other) =>
-                          other.id === row.id ? { ...other, value: event.currentTarget.value } : other,
-                        ),
-                      )
-                    }
-                  />
-                </div>
+                <TextField
+                  id={`${row.id}-key`}
+                  label={`Key ${index + 1}`}
+                  value={row.key}
+                  spellcheck={false}
+                  onInput={(key) => setRows(patchRow(value.rows, row.id, { key }))}
+                />
+                <TextField
+                  id={`${row.id}-value`}
+                  label={`Value ${index + 1}`}
+                  value={row.value}
+                  spellcheck={false}
+                  onInput={(text) => setRows(patchRow(value.rows, row.id, { value: text }))}
+                />
                 <button
                   type="button"
                   class="button small danger-text"
                   aria-label={`Remove context row ${index + 1}`}
-                  onClick={() => setRows(value.rows.filter((other) => other.id !== row.id))}
+                  onClick={() => setRows(removeRow(value.rows, row.id))}
                 >
                   Remove
                 </button>
@@ -103,7 +89,7 @@ export function ContextEditor({ value, onChange }: ContextEditorProps) {
           <button
             type="button"
             class="button small"
-            onClick={() => setRows([...value.rows, { id: newRowId(), key: "", value: "" }])}
+            onClick={() => setRows([...value.rows, emptyContextRow()])}
           >
             Add context row
           </button>

@@ -315,6 +315,6 @@ export function ResultLine({ result }: { readonly result: EvaluationResponse | u
 }
 
 /** The reason's enum name without its suffix, e.g. MATCH. */
-export function reasonText(reason: EvaluationReason): string {
+function reasonText(reason: EvaluationReason): string {
   return (EvaluationReason[reason] ?? String(reason)).replace(/_EVALUATION_REASON$/, "");
 }

@@ -1,4 +1,5 @@
 import { useId, useState } from "preact/hooks";
+import { schemeOf } from "../api/credential-store.js";
 
 export interface TokenPromptProps {
   readonly problem: string | undefined;
@@ -17,7 +18,8 @@ export function TokenPrompt({ problem, onSubmit }: TokenPromptProps) {
   const tokenId = useId();
   const helpId = useId();
   const errorId = useId();
-  const looksLikeJwt = token.split(".").length === 3;
+  // As the session decides: a JWT is never remembered in the cookie.
+  const looksLikeJwt = schemeOf(token.trim()) === "JWT";
   return (
     <main class="sign-in" id="main">
       <form

@@ -1,4 +1,4 @@
-import { newRowId } from "./flag-draft.js";
+import { newRowId } from "./rows.js";
 
 /** One row of the context editor. */
 export interface ContextRow {
@@ -12,6 +12,10 @@ export function rowsToContext(rows: readonly ContextRow[]): Record<string, strin
   const context: Record<string, string> = {};
   for (const row of rows) if (row.key.trim() !== "") context[row.key.trim()] = row.value;
   return context;
+}
+
+export function emptyContextRow(): ContextRow {
+  return { id: newRowId(), key: "", value: "" };
 }
 
 export function contextToRows(context: Readonly<Record<string, string>>): ContextRow[] {

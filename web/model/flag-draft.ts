@@ -9,13 +9,10 @@ import {
   SegmentOperator,
 } from "../../src/gen/flipt/core/core_pb.js";
 import { formatFloat32, parsePercentage, sumPercentages } from "./format-number.js";
+import { newRowId } from "./rows.js";
 
 /** Keys of flags, variants and segments, as Flipt's schema allows them. */
 export const KEY_PATTERN = /^[-_,A-Za-z0-9]+$/;
-
-/** A unique id for rows of a draft, so that lists keep their inputs when rows move. */
-let nextRowId = 0;
-export const newRowId = (): string => `row-${++nextRowId}`;
 
 export interface VariantDraft {
   readonly id: string;
@@ -117,15 +114,29 @@ export function flagToDraft(flag: Flag): FlagDraft {
   };
 }
 
-function rolloutToDraft(rollout: Rollout): RolloutDraft {
-  const base = {
+export function emptyVariantDraft(): VariantDraft {
+  return { id: newRowId(), key: "", name: "", description: "", attachment: "" };
+}
+
+export function emptyRuleDraft(): RuleDraft {
+  return { id: newRowId(), segments: [], operator: SegmentOperator.OR_SEGMENT_OPERATOR, distributions: [] };
+}
+
+/** A new rollout: half of the entities get true. */
+export function emptyRolloutDraft(): RolloutDraft {
+  return {
     id: newRowId(),
-    description: rollout.description,
+    kind: "threshold",
+    description: "",
     percentage: "50",
     value: true,
-    segments: [] as string[],
+    segments: [],
     operator: SegmentOperator.OR_SEGMENT_OPERATOR,
   };
+}
+
+function rolloutToDraft(rollout: Rollout): RolloutDraft {
+  const base = { ...emptyRolloutDraft(), description: rollout.description };
   if (rollout.rule.case === "threshold") {
     const { percentage, value } = rollout.rule.value;
     return { ...base, kind: "threshold", percentage: formatFloat32(percentage), value };
@@ -134,7 +145,7 @@ function rolloutToDraft(rollout: Rollout): RolloutDraft {
     const { value, segments, segmentOperator } = rollout.rule.value;
     return { ...base, kind: "segment", value, segments: [...segments], operator: segmentOperator };
   }
-  return { ...base, kind: "threshold" };
+  return base;
 }
 
 /** One thing that keeps a draft from being saved, with the id of the field to go to. */
@@ -146,86 +157,51 @@ export interface DraftProblem {
 /** Everything wrong with a draft; saving is blocked while the list is not empty. */
 export function flagProblems(draft: FlagDraft, segmentKeys: ReadonlySet<string>): DraftProblem[] {
   const problems: DraftProblem[] = [];
-  if (!KEY_PATTERN.test(draft.key)) {
-    problems.push({ field: "flag-key", message: "The key is letters, digits, -, _ and , (not empty)." });
-  }
-  if (draft.name.trim() === "") problems.push({ field: "flag-name", message: "The flag needs a name." });
+  const add = (field: string, message: string) => problems.push({ field, message });
+  if (!KEY_PATTERN.test(draft.key)) add("flag-key", "The key is letters, digits, -, _ and , (not empty).");
+  if (draft.name.trim() === "") add("flag-name", "The flag needs a name.");
   const variantKeys = new Set<string>();
   for (const variant of draft.variants) {
     if (!KEY_PATTERN.test(variant.key)) {
-      problems.push({
-        field: `${variant.id}-key`,
-        message: "Each variant's key is letters, digits, -, _ and ,.",
-      });
+      add(`${variant.id}-key`, "Each variant's key is letters, digits, -, _ and ,.");
     } else if (variantKeys.has(variant.key)) {
-      problems.push({ field: `${variant.id}-key`, message: `Two variants have the key "${variant.key}".` });
+      add(`${variant.id}-key`, `Two variants have the key "${variant.key}".`);
     }
     variantKeys.add(variant.key);
-    if (attachmentProblem(variant.attachment) !== undefined) {
-      problems.push({
-        field: `${variant.id}-attachment`,
-        message: `Variant "${variant.key}": ${attachmentProblem(variant.attachment)}`,
-      });
-    }
+    const attachment = attachmentProblem(variant.attachment);
+    if (attachment !== undefined) add(`${variant.id}-attachment`, `Variant "${variant.key}": ${attachment}`);
   }
   if (draft.defaultVariant !== "" && !variantKeys.has(draft.defaultVariant)) {
-    problems.push({
-      field: "flag-default-variant",
-      message: "The default variant is not one of the variants.",
-    });
+    add("flag-default-variant", "The default variant is not one of the variants.");
   }
+  /** A rule's or segment rollout's segments: at least one, each one of the namespace's. */
+  const checkSegments = (id: string, name: string, keys: readonly string[]) => {
+    if (keys.length === 0) add(`${id}-segments`, `${name} needs at least one segment.`);
+    for (const key of keys) {
+      if (!segmentKeys.has(key)) add(`${id}-segments`, `${name}: segment "${key}" does not exist.`);
+    }
+  };
   draft.rules.forEach((rule, index) => {
     const name = `Rule ${index + 1}`;
-    if (rule.segments.length === 0) {
-      problems.push({ field: `${rule.id}-segments`, message: `${name} needs at least one segment.` });
-    }
-    for (const key of rule.segments) {
-      if (!segmentKeys.has(key)) {
-        problems.push({ field: `${rule.id}-segments`, message: `${name}: segment "${key}" does not exist.` });
-      }
-    }
+    checkSegments(rule.id, name, rule.segments);
     for (const distribution of rule.distributions) {
       if (!variantKeys.has(distribution.variant)) {
-        problems.push({
-          field: `${distribution.id}-variant`,
-          message: `${name}: choose a variant for each distribution.`,
-        });
+        add(`${distribution.id}-variant`, `${name}: choose a variant for each distribution.`);
       }
       if (parsePercentage(distribution.rollout) === undefined) {
-        problems.push({
-          field: `${distribution.id}-rollout`,
-          message: `${name}: each rollout is a percentage from 0 to 100.`,
-        });
+        add(`${distribution.id}-rollout`, `${name}: each rollout is a percentage from 0 to 100.`);
       }
     }
     const check = distributionCheck(rule);
     if (check !== undefined && !check.ok) {
-      problems.push({
-        field: `${rule.id}-sum`,
-        message: `${name}: the distributions add up to ${check.total}%, not 100%.`,
-      });
+      add(`${rule.id}-sum`, `${name}: the distributions add up to ${check.total}%, not 100%.`);
     }
   });
   draft.rollouts.forEach((rollout, index) => {
     const name = `Rollout ${index + 1}`;
-    if (rollout.kind === "threshold" && parsePercentage(rollout.percentage) === undefined) {
-      problems.push({
-        field: `${rollout.id}-percentage`,
-        message: `${name}: the percentage is a number from 0 to 100.`,
-      });
-    }
-    if (rollout.kind === "segment") {
-      if (rollout.segments.length === 0) {
-        problems.push({ field: `${rollout.id}-segments`, message: `${name} needs at least one segment.` });
-      }
-      for (const key of rollout.segments) {
-        if (!segmentKeys.has(key)) {
-          problems.push({
-            field: `${rollout.id}-segments`,
-            message: `${name}: segment "${key}" does not exist.`,
-          });
-        }
-      }
+    if (rollout.kind === "segment") checkSegments(rollout.id, name, rollout.segments);
+    else if (parsePercentage(rollout.percentage) === undefined) {
+      add(`${rollout.id}-percentage`, `${name}: the percentage is a number from 0 to 100.`);
     }
   });
   return problems;
@@ -306,13 +282,4 @@ export function draftToFlag(draft: FlagDraft): Flag {
               },
         ),
   });
-}
-
-/** Moves item `from` of a list to `to`, as a new list. */
-export function move<T>(items: readonly T[], from: number, to: number): T[] {
-  const copy = [...items];
-  if (to < 0 || to >= copy.length) return copy;
-  const [item] = copy.splice(from, 1);
-  if (item !== undefined) copy.splice(to, 0, item);
-  return copy;
 }

@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { ComparisonType, MatchType, type Segment, SegmentSchema } from "../../src/gen/flipt/core/core_pb.js";
 import { constraintValueProblem, operatorRuleOf, typeRuleOf } from "./constraint-rules.js";
-import { type DraftProblem, KEY_PATTERN, newRowId } from "./flag-draft.js";
+import { type DraftProblem, KEY_PATTERN } from "./flag-draft.js";
+import { newRowId } from "./rows.js";
 
 export interface ConstraintDraft {
   readonly id: string;
@@ -54,35 +55,24 @@ export function segmentToDraft(segment: Segment): SegmentDraft {
 
 export function segmentProblems(draft: SegmentDraft): DraftProblem[] {
   const problems: DraftProblem[] = [];
-  if (!KEY_PATTERN.test(draft.key)) {
-    problems.push({ field: "segment-key", message: "The key is letters, digits, -, _ and , (not empty)." });
-  }
-  if (draft.name.trim() === "")
-    problems.push({ field: "segment-name", message: "The segment needs a name." });
+  const add = (field: string, message: string) => problems.push({ field, message });
+  if (!KEY_PATTERN.test(draft.key)) add("segment-key", "The key is letters, digits, -, _ and , (not empty).");
+  if (draft.name.trim() === "") add("segment-name", "The segment needs a name.");
   draft.constraints.forEach((constraint, index) => {
     const name = `Constraint ${index + 1}`;
     if (typeRuleOf(constraint.type) === undefined) {
-      problems.push({
-        field: `${constraint.id}-type`,
-        message: `${name}: this comparison type cannot be evaluated; choose another.`,
-      });
+      add(`${constraint.id}-type`, `${name}: this comparison type cannot be evaluated; choose another.`);
       return;
     }
     // The file format needs a property for every type, entity id included (where matching ignores it).
-    if (constraint.property.trim() === "") {
-      problems.push({
-        field: `${constraint.id}-property`,
-        message: `${name} needs a property (a context key).`,
-      });
-    }
+    if (constraint.property.trim() === "")
+      add(`${constraint.id}-property`, `${name} needs a property (a context key).`);
     if (operatorRuleOf(constraint.type, constraint.operator) === undefined) {
-      problems.push({ field: `${constraint.id}-operator`, message: `${name}: choose an operator.` });
+      add(`${constraint.id}-operator`, `${name}: choose an operator.`);
       return;
     }
     const problem = constraintValueProblem(constraint.type, constraint.operator, constraint.value);
-    if (problem !== undefined) {
-      problems.push({ field: `${constraint.id}-value`, message: `${name}: the value must be ${problem}.` });
-    }
+    if (problem !== undefined) add(`${constraint.id}-value`, `${name}: the value must be ${problem}.`);
   });
   return problems;
 }

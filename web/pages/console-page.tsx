@@ -1,12 +1,14 @@
-import { useEffect, useId, useMemo, useState } from "preact/hooks";
+import { useEffect, useId, useMemo, useRef, useState } from "preact/hooks";
 import { FlagType } from "../../src/gen/flipt/core/core_pb.js";
 import type { EvaluationRequest, EvaluationResponse } from "../../src/gen/flipt/evaluation/evaluation_pb.js";
 import type { ExplainResponse } from "../../src/gen/pennant/explain/v1/explain_pb.js";
 import { describeProblem, type Problem } from "../api/describe-problem.js";
+import { ChoiceGroup } from "../components/choice-group.js";
 import { ContextEditor, type ContextInput, contextOf } from "../components/context-editor.js";
 import { ExplainTimeline, ResultLine } from "../components/explain-timeline.js";
-import { WithNamespaceData } from "../components/load-state.js";
-import { newRowId } from "../model/flag-draft.js";
+import { WithNamespaceData } from "../components/with-namespace-data.js";
+import { emptyContextRow } from "../model/evaluation-context.js";
+import type { FlagListing } from "../model/flag-summary.js";
 import { formatRoute } from "../state/route.js";
 import { useDocumentTitle } from "../state/use-document-title.js";
 import type { NamespaceData } from "../state/use-namespace-store.js";
@@ -20,7 +22,7 @@ const RESULTS_SHOWN = 200;
 /** What the console was last asked, kept while the tab lives so that moving between pages keeps it. */
 let lastInput: { entity: string; context: ContextInput } = {
   entity: "user-1",
-  context: { mode: "rows", rows: [{ id: newRowId(), key: "", value: "" }], json: "{}" },
+  context: { mode: "rows", rows: [emptyContextRow()], json: "{}" },
 };
 
 /** Evaluates one flag or every flag of the namespace for an entity and context, and explains an answer. */
@@ -35,7 +37,6 @@ export function ConsolePage({ flagKey }: { readonly flagKey: string }) {
 interface Results {
   readonly entity: string;
   readonly responses: readonly EvaluationResponse[];
-  readonly revision: string;
 }
 
 function EvaluationConsole({
@@ -57,11 +58,18 @@ function EvaluationConsole({
   const [explain, setExplain] = useState<ExplainResponse | undefined>(undefined);
   const [problem, setProblem] = useState<Problem | undefined>(undefined);
   const [filter, setFilter] = useState("");
-  const ids = { flag: useId(), flags: useId(), entity: useId(), scope: useId(), filter: useId() };
+  const ids = { flag: useId(), flags: useId(), entity: useId(), filter: useId() };
   const types = useMemo(
     () => new Map(data.flags.map((candidate) => [candidate.key, candidate.type])),
     [data.flags],
   );
+  // The same element each render, so that typing does not compare 10 000 options each time.
+  const flagOptions = useMemo(
+    () => <FlagOptions id={ids.flags} flags={data.flags} />,
+    [ids.flags, data.flags],
+  );
+  /** The newest explanation asked for: an answer to an older one, arriving late, is dropped. */
+  const explaining = useRef(0);
   const parsed = contextOf(context);
   const contextProblem = "problem" in parsed ? parsed.problem : undefined;
 
@@ -90,6 +98,7 @@ function EvaluationConsole({
     setBusy(true);
     setProblem(undefined);
     setExplain(undefined);
+    explaining.current++;
     try {
       const keys = scope === "one" ? [flag] : data.flags.map((candidate) => candidate.key);
       const responses: EvaluationResponse[] = [];
@@ -99,7 +108,7 @@ function EvaluationConsole({
         });
         responses.push(...answer.responses);
       }
-      setResults({ entity, responses, revision: data.revision });
+      setResults({ entity, responses });
       if (scope === "one") await runExplain(flag);
     } catch (error) {
       setProblem(describeProblem(error));
@@ -109,10 +118,13 @@ function EvaluationConsole({
   };
 
   const runExplain = async (flagKey: string) => {
+    const asked = ++explaining.current;
     setProblem(undefined);
     try {
-      setExplain(await api.explain.explain(request(flagKey)));
+      const answer = await api.explain.explain(request(flagKey));
+      if (asked === explaining.current) setExplain(answer);
     } catch (error) {
+      if (asked !== explaining.current) return;
       setExplain(undefined);
       setProblem(describeProblem(error));
     }
@@ -139,17 +151,22 @@ function EvaluationConsole({
           void evaluate();
         }}
       >
-        <fieldset class="choices inline-choices">
-          <legend>Evaluate</legend>
-          <label>
-            <input type="radio" name={ids.scope} checked={scope === "one"} onChange={() => setScope("one")} />{" "}
-            one flag
-          </label>
-          <label>
-            <input type="radio" name={ids.scope} checked={scope === "all"} onChange={() => setScope("all")} />{" "}
-            all {data.flags.length.toLocaleString()} flags of <code>{ns}</code>
-          </label>
-        </fieldset>
+        <ChoiceGroup
+          legend="Evaluate"
+          choices={[
+            { value: "one", label: "one flag" },
+            {
+              value: "all",
+              label: (
+                <>
+                  all {data.flags.length.toLocaleString()} flags of <code>{ns}</code>
+                </>
+              ),
+            },
+          ]}
+          value={scope}
+          onChange={setScope}
+        />
         <div class="grid-2">
           {scope === "one" ? (
             <div class="field">
@@ -162,13 +179,7 @@ function EvaluationConsole({
                 autocomplete="off"
                 onInput={(event) => setFlag(event.currentTarget.value)}
               />
-              <datalist id={ids.flags}>
-                {data.flags.map((candidate) => (
-                  <option key={candidate.key} value={candidate.key}>
-                    {candidate.name}
-                  </option>
-                ))}
-              </datalist>
+              {flagOptions}
               {flag !== "" && !types.has(flag) ? (
                 <p class="hint">No flag {flag} in this namespace: the answer will be a not-found error.</p>
               ) : null}
@@ -274,6 +285,18 @@ function EvaluationConsole({
       ) : null}
       {explain !== undefined ? <ExplainTimeline explain={explain} /> : null}
     </section>
+  );
+}
+
+function FlagOptions({ id, flags }: { readonly id: string; readonly flags: readonly FlagListing[] }) {
+  return (
+    <datalist id={id}>
+      {flags.map((flag) => (
+        <option key={flag.key} value={flag.key}>
+          {flag.name}
+        </option>
+      ))}
+    </datalist>
   );
 }
 

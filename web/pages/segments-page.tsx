@@ -1,7 +1,7 @@
 import { useId, useMemo, useState } from "preact/hooks";
 import { MatchType } from "../../src/gen/flipt/core/core_pb.js";
-import { WithNamespaceData } from "../components/load-state.js";
 import { ReadOnlyNote } from "../components/read-only-note.js";
+import { WithNamespaceData } from "../components/with-namespace-data.js";
 import { segmentUsage } from "../model/segment-usage.js";
 import { formatRoute } from "../state/route.js";
 import { useDocumentTitle } from "../state/use-document-title.js";

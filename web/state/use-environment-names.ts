@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api } from "../api/create-api.js";
 
 /**
@@ -7,15 +7,15 @@ import type { Api } from "../api/create-api.js";
  */
 export function useEnvironmentNames(api: Api, when: boolean): ReadonlyMap<string, string> {
   const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
-  const [asked, setAsked] = useState(false);
+  const asked = useRef(false);
   useEffect(() => {
-    if (!when || asked) return;
-    setAsked(true);
+    if (!when || asked.current) return;
+    asked.current = true;
     api.environments.listEnvironments({}).then(
       (response) =>
         setNames(new Map(response.environments.map((environment) => [environment.key, environment.name]))),
       () => undefined,
     );
-  }, [api, when, asked]);
+  }, [api, when]);
   return names;
 }

@@ -1,3 +1,4 @@
+import type { MessageShape } from "@bufbuild/protobuf";
 import { anyIs, anyPack, anyUnpack } from "@bufbuild/protobuf/wkt";
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Resource } from "../../src/gen/environments/environments_pb.js";
@@ -71,8 +72,6 @@ function unpackAll<T>(resources: readonly Resource[], unpack: (resource: Resourc
   return items;
 }
 
-const unpackFlag = (resource: Resource) =>
-  resource.payload === undefined ? undefined : anyUnpack(resource.payload, FlagSchema);
 /** A flag of a listing, summarised from its encoding (see flag-summary.ts). */
 const summarizeResource = (resource: Resource) =>
   resource.payload === undefined || !anyIs(resource.payload, FlagSchema)
@@ -146,6 +145,26 @@ async function readNamespace(api: Api, env: string, ns: string): Promise<Namespa
   }
 }
 
+/**
+ * Creates or replaces a flag or segment; resolves to it as the server stored it (the one sent, if the answer does
+ * not hold it) and the revision that made.
+ */
+async function putResource<Desc extends typeof FlagSchema | typeof SegmentSchema>(
+  api: Api,
+  scope: { environmentKey: string; namespaceKey: string; revision: string },
+  schema: Desc,
+  message: MessageShape<Desc>,
+  create: boolean,
+): Promise<{ saved: MessageShape<Desc>; revision: string }> {
+  const request = { ...scope, key: message.key, payload: anyPack(schema, message) };
+  const response = create
+    ? await api.environments.createResource(request)
+    : await api.environments.updateResource(request);
+  const payload = response.resource?.payload;
+  const saved = payload === undefined ? undefined : anyUnpack(payload, schema);
+  return { saved: saved ?? message, revision: response.revision };
+}
+
 /** The list with `item` in place of the one with its key, or inserted in key order. */
 function put<T extends { key: string }>(items: readonly T[], item: T): T[] {
   const index = items.findIndex((existing) => existing.key === item.key);
@@ -162,7 +181,7 @@ function put<T extends { key: string }>(items: readonly T[], item: T): T[] {
 export function useNamespaceStore(api: Api, env: string, ns: string): NamespaceStore {
   const [load, setLoad] = useState<NamespaceLoad>({ state: "loading" });
   /** The scope of the newest read, so that an older answer arriving late is dropped. */
-  const current = useRef({ env, ns, sequence: 0 });
+  const newestRead = useRef({ env, ns, sequence: 0 });
   const data = useRef<NamespaceData | undefined>(undefined);
   const queue = useRef<Promise<unknown>>(Promise.resolve());
 
@@ -175,26 +194,21 @@ export function useNamespaceStore(api: Api, env: string, ns: string): NamespaceS
   }, []);
 
   const read = useCallback(async () => {
-    const sequence = ++current.current.sequence;
-    const { env: readEnv, ns: readNs } = current.current;
-    const isCurrent = () => sequence === current.current.sequence;
+    const sequence = ++newestRead.current.sequence;
+    const { env: readEnv, ns: readNs } = newestRead.current;
+    const isCurrent = () => sequence === newestRead.current.sequence;
     const previous = data.current;
     if (previous?.env === readEnv && previous.ns === readNs) {
       show({ state: "ready", data: previous, reloading: true });
-      try {
-        const fresh = await readNamespace(api, readEnv, readNs);
-        if (isCurrent()) show({ state: "ready", data: fresh, reloading: false });
-      } catch (error) {
-        if (isCurrent()) show({ state: "failed", problem: describeProblem(error) });
+    } else {
+      show({ state: "loading" });
+      // The first page first, then everything: sent together, the server could be busy building the large answer
+      // (about 200 ms for 10 000 flags) before it answers the small one; one round trip later, it never is.
+      const preview = await settled(takePrefetched(readEnv, readNs) ?? readPreview(api, readEnv, readNs));
+      if (preview !== undefined && isCurrent() && shown.current.state === "loading") {
+        show({ state: "loading", preview });
       }
-      return;
     }
-    show({ state: "loading" });
-    // The first page first, then everything: sent together, the server could be busy building the large answer
-    // (about 200 ms for 10 000 flags) before it answers the small one; one round trip later, it never is.
-    const preview = await settled(takePrefetched(readEnv, readNs) ?? readPreview(api, readEnv, readNs));
-    if (preview !== undefined && isCurrent() && shown.current.state === "loading")
-      show({ state: "loading", preview });
     try {
       const fresh = await readNamespace(api, readEnv, readNs);
       if (isCurrent()) show({ state: "ready", data: fresh, reloading: false });
@@ -204,7 +218,7 @@ export function useNamespaceStore(api: Api, env: string, ns: string): NamespaceS
   }, [api, show]);
 
   useEffect(() => {
-    current.current = { env, ns, sequence: current.current.sequence };
+    newestRead.current = { env, ns, sequence: newestRead.current.sequence };
     void read();
   }, [env, ns, read]);
 
@@ -217,50 +231,32 @@ export function useNamespaceStore(api: Api, env: string, ns: string): NamespaceS
         let next: NamespaceData;
         switch (change.kind) {
           case "flag": {
-            const request = { ...scope, key: change.flag.key, payload: anyPack(FlagSchema, change.flag) };
-            const response = change.create
-              ? await api.environments.createResource(request)
-              : await api.environments.updateResource(request);
-            const saved = response.resource === undefined ? undefined : unpackFlag(response.resource);
-            next = {
-              ...before,
-              flags: put(before.flags, summarizeFlag(saved ?? change.flag)),
-              revision: response.revision,
-            };
+            const { saved, revision } = await putResource(api, scope, FlagSchema, change.flag, change.create);
+            next = { ...before, flags: put(before.flags, summarizeFlag(saved)), revision };
             break;
           }
           case "segment": {
-            const request = {
-              ...scope,
-              key: change.segment.key,
-              payload: anyPack(SegmentSchema, change.segment),
-            };
-            const response = change.create
-              ? await api.environments.createResource(request)
-              : await api.environments.updateResource(request);
-            const saved = response.resource === undefined ? undefined : unpackSegment(response.resource);
-            next = {
-              ...before,
-              segments: put(before.segments, saved ?? change.segment),
-              revision: response.revision,
-            };
+            const { saved, revision } = await putResource(
+              api,
+              scope,
+              SegmentSchema,
+              change.segment,
+              change.create,
+            );
+            next = { ...before, segments: put(before.segments, saved), revision };
             break;
           }
           case "delete-flag": {
-            const response = await api.environments.deleteResource({
+            const { revision } = await api.environments.deleteResource({
               ...scope,
               typeUrl: FLAG_TYPE,
               key: change.key,
             });
-            next = {
-              ...before,
-              flags: before.flags.filter((flag) => flag.key !== change.key),
-              revision: response.revision,
-            };
+            next = { ...before, flags: before.flags.filter((flag) => flag.key !== change.key), revision };
             break;
           }
           case "delete-segment": {
-            const response = await api.environments.deleteResource({
+            const { revision } = await api.environments.deleteResource({
               ...scope,
               typeUrl: SEGMENT_TYPE,
               key: change.key,
@@ -268,7 +264,7 @@ export function useNamespaceStore(api: Api, env: string, ns: string): NamespaceS
             next = {
               ...before,
               segments: before.segments.filter((segment) => segment.key !== change.key),
-              revision: response.revision,
+              revision,
             };
             break;
           }

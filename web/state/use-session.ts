@@ -21,7 +21,7 @@ export type Session =
       readonly state: "ready";
       /** `/meta/status` as read at sign-in: every environment, the default one marked. */
       readonly statuses: readonly EnvironmentStatus[];
-      /** When they were read (ms since the epoch). */
+      /** When they were asked for (ms since the epoch). */
       readonly statusesAt: number;
       /** Who the server says we are; undefined when it requires no authentication. */
       readonly authentication: Authentication | undefined;
@@ -67,6 +67,7 @@ export function useSession(api: Api, credentials: CredentialStore): SessionContr
 
   const check = useCallback(
     async (problemIfRefused?: string): Promise<boolean> => {
+      const statusesAt = Date.now();
       // Both at once: the status lists the environments (and needs credentials when authentication is
       // required); the server's info says whether it is required. Only then is there someone to ask about:
       // GetAuthenticationSelf answers 401 otherwise.
@@ -83,13 +84,15 @@ export function useSession(api: Api, credentials: CredentialStore): SessionContr
         return false;
       }
       const statuses = status.value.environments;
-      const statusesAt = Date.now();
       let authentication: Authentication | undefined;
       if (info.status === "rejected" || info.value) {
         try {
           authentication = await api.auth.getAuthenticationSelf({});
         } catch (error) {
-          if (!isUnauthenticated(error)) throw error;
+          if (!isUnauthenticated(error)) {
+            setSession({ state: "failed", problem: describeProblem(error) });
+            return false;
+          }
         }
       }
       const via: SignedInVia =
@@ -112,7 +115,7 @@ export function useSession(api: Api, credentials: CredentialStore): SessionContr
   );
 
   useEffect(() => {
-    check().catch((error: unknown) => setSession({ state: "failed", problem: describeProblem(error) }));
+    void check();
   }, [check]);
 
   const signIn = useCallback(
