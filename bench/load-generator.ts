@@ -14,12 +14,18 @@
  *   from the moment the request left.
  *
  * Only requests scheduled after `warmupMs` and completed before the end of `durationMs` are counted.
+ *
+ * At the window's two edges the generator also reads the CPU time it has used itself (`process.cpuUsage`, in µs),
+ * that of the processes the job names (`cpuPids`: the server under load, from `/proc/<pid>/stat`, in clock ticks)
+ * and the whole machine's busy time, and it counts the answers that arrived between the two readings: the CPU
+ * figures and the request count cover exactly the same moments, whenever the timers fire.
  */
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { machineBusyTicks, processCpuTicks } from "./proc-cpu.js";
 
 /** One request, cycled through in order. */
 export interface LoadRequest {
@@ -37,8 +43,12 @@ export interface LoadTarget {
   readonly transport: "h2" | "h1";
   /** HTTP/2 sessions, or at most this many HTTP/1.1 sockets (one request in flight on each). */
   readonly connections: number;
-  /** `grpc`: HTTP 200 and `grpc-status: 0` (trailers, or headers of a trailers-only answer). `http`: HTTP 200. */
-  readonly check: "grpc" | "http";
+  /**
+   * `grpc`: HTTP 200 and `grpc-status: 0` (trailers, or headers of a trailers-only answer). `grpc-web` (HTTP/1.1):
+   * HTTP 200, no `grpc-status` header other than 0, and a body that ends in a trailer frame with `grpc-status: 0`.
+   * `http`: HTTP 200.
+   */
+  readonly check: "grpc" | "grpc-web" | "http";
   readonly requests: readonly LoadRequest[];
 }
 
@@ -51,6 +61,24 @@ export interface LoadJob {
   readonly mode: LoadMode;
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** Processes whose CPU time is read at the window's edges (`LoadResult.cpu.processTicks`, in this order). */
+  readonly cpuPids?: readonly number[];
+}
+
+/** CPU time over the measured window, read at its two edges by the generator itself. */
+export interface WindowCpu {
+  /** Time between the two readings, in ms (the window, give or take a late timer). */
+  readonly windowMs: number;
+  /** Successful answers that arrived between the two readings. */
+  readonly answered: number;
+  /** Response body bytes of those answers, on average. */
+  readonly bodyBytes: number;
+  /** The generator's own user plus system CPU time between the readings, in µs (`process.cpuUsage`). */
+  readonly generatorMicros: number;
+  /** Per process of `LoadJob.cpuPids`: user plus system CPU time between the readings, in clock ticks. */
+  readonly processTicks: readonly number[];
+  /** The whole machine's busy time between the readings, in clock ticks (every core). */
+  readonly machineTicks: number;
 }
 
 export interface LoadResult {
@@ -72,6 +100,8 @@ export interface LoadResult {
   readonly unfinished: number;
   /** CPU time this generator used during the measured window, as a percentage of one core. */
   readonly cpuPercent: number;
+  /** CPU time over the window, and the answers it bought; absent when the window is empty (`durationMs` 0). */
+  readonly cpu?: WindowCpu;
 }
 
 /** Open mode never has more than this many requests in flight; beyond it the rest count as errors. */
@@ -79,7 +109,8 @@ const MAX_IN_FLIGHT = 20_000;
 /** How long after the window the generator waits for answers still in flight before giving up. */
 const DRAIN_MS = 2_000;
 
-type Done = (error?: string) => void;
+/** A request's end: its failure, if any, and the response body's size in bytes. */
+type Done = (error: string | undefined, bodyBytes: number) => void;
 type Send = (request: PreparedRequest, done: Done) => void;
 
 interface PreparedRequest {
@@ -119,10 +150,11 @@ async function connectH2(target: LoadTarget): Promise<Client> {
       const session = sessions[next++ % sessions.length] as http2.ClientHttp2Session;
       let failure: string | undefined;
       let finished = false;
+      let bytes = 0;
       const finish = (error?: string) => {
         if (finished) return;
         finished = true;
-        done(error);
+        done(error, bytes);
       };
       const stream = session.request(
         { ":method": request.method, ":path": request.path, ...request.headers },
@@ -143,7 +175,9 @@ async function connectH2(target: LoadTarget): Promise<Client> {
           failure = code === "0" ? undefined : `grpc-status ${code}: ${trailers["grpc-message"]}`;
         });
       }
-      stream.on("data", noop);
+      stream.on("data", (chunk: Buffer) => {
+        bytes += chunk.byteLength;
+      });
       stream.on("error", (error: Error) => finish(error.message));
       stream.on("close", () => finish(stream.rstCode ? `stream reset ${stream.rstCode}` : failure));
       if (request.body.byteLength > 0) stream.end(request.body);
@@ -157,20 +191,30 @@ async function connectH2(target: LoadTarget): Promise<Client> {
 function connectH1(target: LoadTarget): Client {
   const url = new URL(target.origin);
   const agent = new http.Agent({ keepAlive: true, maxSockets: target.connections });
+  const grpcWeb = target.check === "grpc-web";
   return {
     send(request, done) {
       const headers = { ...request.headers, "content-length": String(request.body.byteLength) };
       const outgoing = http.request(
         { agent, host: url.hostname, port: url.port, method: request.method, path: request.path, headers },
         (response) => {
-          response.on("data", noop);
-          response.on("end", () =>
-            done(response.statusCode === 200 ? undefined : `HTTP ${response.statusCode}`),
-          );
-          response.on("error", (error) => done(error.message));
+          let bytes = 0;
+          // gRPC-Web: the last bytes of the body, where the trailer frame is.
+          let tail: Buffer = EMPTY;
+          response.on("data", (chunk: Buffer) => {
+            bytes += chunk.byteLength;
+            if (grpcWeb)
+              tail = tail.byteLength === 0 ? chunk : Buffer.concat([tail.subarray(-TAIL_BYTES), chunk]);
+          });
+          response.on("end", () => {
+            if (response.statusCode !== 200) done(`HTTP ${response.statusCode}`, bytes);
+            else if (grpcWeb) done(grpcWebFailure(response.headers["grpc-status"], tail), bytes);
+            else done(undefined, bytes);
+          });
+          response.on("error", (error) => done(error.message, 0));
         },
       );
-      outgoing.on("error", (error) => done(error.message));
+      outgoing.on("error", (error) => done(error.message, 0));
       outgoing.end(request.body);
     },
     close() {
@@ -179,7 +223,16 @@ function connectH1(target: LoadTarget): Client {
   };
 }
 
-function noop(): void {}
+const EMPTY = Buffer.alloc(0);
+/** Enough of a body's end to hold a trailer frame's `grpc-status: 0` and its frame header. */
+const TAIL_BYTES = 64;
+const GRPC_WEB_OK = /grpc-status: ?0\r\n/i;
+
+/** Why a gRPC-Web answer failed: a trailers-only error in the headers, or no `grpc-status: 0` trailer at the end. */
+function grpcWebFailure(status: string | string[] | undefined, tail: Buffer): string | undefined {
+  if (status !== undefined) return status === "0" ? undefined : `grpc-status ${status}`;
+  return GRPC_WEB_OK.test(tail.toString("latin1")) ? undefined : "no grpc-status: 0 trailer frame";
+}
 
 async function run(job: LoadJob): Promise<LoadResult> {
   const requests = job.target.requests.map(prepare);
@@ -194,31 +247,75 @@ async function run(job: LoadJob): Promise<LoadResult> {
   }
 }
 
+/** What is read at each edge of the measured window. */
+interface CpuReading {
+  readonly at: number;
+  readonly own: NodeJS.CpuUsage;
+  readonly ticks: readonly number[];
+  readonly machine: number;
+}
+
+function readCpu(pids: readonly number[]): CpuReading {
+  return {
+    at: performance.now(),
+    own: process.cpuUsage(),
+    // A process that has gone away reads as NaN, which the figures then show.
+    ticks: pids.map((pid) => {
+      try {
+        return processCpuTicks(pid);
+      } catch {
+        return Number.NaN;
+      }
+    }),
+    machine: machineBusyTicks(),
+  };
+}
+
 /** Window bookkeeping shared by both modes. */
 class Tally {
   readonly latencies: number[] = [];
   errors = 0;
   firstError: string | undefined;
-  #cpuAtStart: NodeJS.CpuUsage | undefined;
-  #cpu: NodeJS.CpuUsage | undefined;
+  #start: CpuReading | undefined;
+  #end: CpuReading | undefined;
+  /** Successful answers, and their body bytes, between the two CPU readings. */
+  #answered = 0;
+  #answeredBytes = 0;
+  readonly #timers: NodeJS.Timeout[];
 
   constructor(
     readonly windowStart: number,
     readonly windowEnd: number,
+    readonly cpuPids: readonly number[] = [],
   ) {
-    setTimeout(() => {
-      this.#cpuAtStart = process.cpuUsage();
-    }, windowStart - performance.now()).unref();
-    setTimeout(() => {
-      this.#cpu = process.cpuUsage(this.#cpuAtStart);
-    }, windowEnd - performance.now()).unref();
+    this.#timers = [
+      setTimeout(() => {
+        this.#start = readCpu(cpuPids);
+      }, windowStart - performance.now()).unref(),
+      setTimeout(() => this.#closeCpuWindow(), windowEnd - performance.now()).unref(),
+    ];
+  }
+
+  #closeCpuWindow(): void {
+    if (this.#start !== undefined) this.#end ??= readCpu(this.cpuPids);
   }
 
   /**
    * Records a request that was due (or sent) at `start` and finished now. Closed mode counts what finished inside
-   * the window; open mode counts every request scheduled inside it, however late its answer.
+   * the window; open mode counts every request scheduled inside it, however late its answer. The CPU window counts
+   * every successful answer that arrives between its two readings, in either mode.
    */
-  record(start: number, error: string | undefined, by: "finish" | "schedule", scheduled = start): void {
+  record(
+    start: number,
+    error: string | undefined,
+    bodyBytes: number,
+    by: "finish" | "schedule",
+    scheduled = start,
+  ): void {
+    if (error === undefined && this.#start !== undefined && this.#end === undefined) {
+      this.#answered++;
+      this.#answeredBytes += bodyBytes;
+    }
     const now = performance.now();
     const at = by === "finish" ? now : scheduled;
     if (at < this.windowStart || at > this.windowEnd) return;
@@ -230,10 +327,24 @@ class Tally {
   }
 
   result(extra: { sendLagP99: number; unfinished: number }): LoadResult {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#closeCpuWindow();
     const sorted = Float64Array.from(this.latencies).sort();
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
     const seconds = Math.max((this.windowEnd - this.windowStart) / 1000, 1e-9);
-    const cpu = this.#cpu ?? process.cpuUsage(this.#cpuAtStart);
+    const start = this.#start;
+    const end = this.#end;
+    const cpu: WindowCpu | undefined =
+      start === undefined || end === undefined || end.at <= start.at
+        ? undefined
+        : {
+            windowMs: end.at - start.at,
+            answered: this.#answered,
+            bodyBytes: this.#answered > 0 ? this.#answeredBytes / this.#answered : 0,
+            generatorMicros: end.own.user + end.own.system - start.own.user - start.own.system,
+            processTicks: end.ticks.map((ticks, index) => ticks - (start.ticks[index] ?? Number.NaN)),
+            machineTicks: end.machine - start.machine,
+          };
     return {
       completed: sorted.length,
       errors: this.errors,
@@ -243,7 +354,8 @@ class Tally {
       p90: at(90),
       p99: at(99),
       max: sorted[sorted.length - 1] ?? 0,
-      cpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,
+      cpuPercent: cpu === undefined ? 0 : (cpu.generatorMicros / 1000 / cpu.windowMs) * 100,
+      ...(cpu === undefined ? {} : { cpu }),
       ...extra,
     };
   }
@@ -256,14 +368,16 @@ async function runClosed(
   concurrency: number,
 ): Promise<LoadResult> {
   const started = performance.now();
-  const tally = new Tally(started + job.warmupMs, started + job.warmupMs + job.durationMs);
+  const tally = new Tally(started + job.warmupMs, started + job.warmupMs + job.durationMs, job.cpuPids);
   let index = 0;
   const worker = async () => {
     while (performance.now() < tally.windowEnd) {
       const request = requests[index++ % requests.length] as PreparedRequest;
       const sent = performance.now();
-      const error = await new Promise<string | undefined>((resolve) => client.send(request, resolve));
-      tally.record(sent, error, "finish");
+      const [error, bytes] = await new Promise<[string | undefined, number]>((resolve) =>
+        client.send(request, (error, bytes) => resolve([error, bytes])),
+      );
+      tally.record(sent, error, bytes, "finish");
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -285,7 +399,7 @@ async function runOpen(
 ): Promise<LoadResult> {
   const interval = 1000 / rate;
   const started = performance.now();
-  const tally = new Tally(started + job.warmupMs, started + job.warmupMs + job.durationMs);
+  const tally = new Tally(started + job.warmupMs, started + job.warmupMs + job.durationMs, job.cpuPids);
   const lags: number[] = [];
   let inFlight = 0;
   let sent = 0;
@@ -296,13 +410,13 @@ async function runOpen(
         const request = requests[sent % requests.length] as PreparedRequest;
         sent++;
         if (due >= tally.windowStart) lags.push(now - due);
-        if (inFlight >= MAX_IN_FLIGHT) tally.record(due, "too many requests in flight", "schedule");
+        if (inFlight >= MAX_IN_FLIGHT) tally.record(due, "too many requests in flight", 0, "schedule");
         else {
           inFlight++;
           const scheduled = due;
-          client.send(request, (error) => {
+          client.send(request, (error, bytes) => {
             inFlight--;
-            tally.record(now, error, "schedule", scheduled);
+            tally.record(now, error, bytes, "schedule", scheduled);
           });
         }
         due = started + sent * interval;

@@ -1,5 +1,4 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -44,9 +43,5 @@ export function startLoadGenerator(): LoadGeneratorProcess {
   };
 }
 
-/** User plus system CPU seconds of a process so far, from /proc (clock ticks of 10 ms). */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+/** User plus system CPU seconds of a process so far (`bench/proc-cpu.ts`). */
+export { cpuSeconds } from "./proc-cpu.js";
