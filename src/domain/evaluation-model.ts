@@ -21,12 +21,30 @@ export interface EvalConstraint {
   /** The raw value, as a string. */
   readonly value: string;
   readonly prepared: PreparedValue;
+  /**
+   * Type, operator and prepared value folded into one small integer when the constraint is prepared: the engine's
+   * one switch per comparison (the engine's `ConstraintCode`).
+   */
+  readonly code: number;
 }
 
 export interface EvalSegment {
   readonly key: string;
   readonly matchAll: boolean;
   readonly constraints: readonly EvalConstraint[];
+  /**
+   * The engine's scratch, present on compiled segments: the answer of this segment in the evaluation numbered
+   * `stamp`, so that flags evaluated for the same entity and context (a batch) compute each segment they share
+   * once. It never changes what a segment answers; a segment without it is simply evaluated every time.
+   */
+  readonly memo?: SegmentMemo | undefined;
+}
+
+/** See `EvalSegment.memo`: the only mutable part of the evaluation model. */
+export interface SegmentMemo {
+  /** The evaluation whose answer `matched` is; 0 for none (stamps start at 1). */
+  stamp: number;
+  matched: boolean;
 }
 
 /** The segments of a rule or rollout. Segments whose constraints could not be prepared are left out, as Flipt does. */
@@ -35,6 +53,11 @@ export interface EvalSegmentSet {
   readonly segments: readonly EvalSegment[];
   /** The segments' keys in order, frozen: the matched keys when every segment matches. */
   readonly keys: readonly string[];
+  /**
+   * On compiled sets of exactly one segment, that segment's `memo`: a remembered answer is then read from the set
+   * itself, the usual case of a batch's flags (see `EvalSegment.memo`).
+   */
+  readonly memo?: SegmentMemo | undefined;
 }
 
 export interface EvalDistribution {
@@ -81,6 +104,11 @@ export interface EvalFlag {
   readonly key: string;
   /** CRC-32 of the key's UTF-8 bytes: the first half of a variant bucket's checksum, computed once. */
   readonly keyCrc32: number;
+  /**
+   * The key's length in UTF-8 bytes, which joins an entity's checksum to `keyCrc32` for a threshold bucket (set by
+   * the compiler; the engine measures the key when it is absent).
+   */
+  readonly keyBytes?: number | undefined;
   readonly type: FlagType;
   readonly enabled: boolean;
   readonly defaultVariant?: { readonly key: string; readonly attachment: string } | undefined;

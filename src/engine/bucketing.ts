@@ -1,4 +1,4 @@
-import { crc32 } from "./crc32.js";
+import { crc32, crc32Int } from "./crc32.js";
 
 /** Buckets of variant distributions: a rule's distributions share 0..999. */
 export const VARIANT_BUCKETS = 1000;
@@ -10,12 +10,20 @@ export const BOOLEAN_BUCKETS = 100;
  * checksum of its key, computed once.
  */
 export function variantBucket(flagKey: string, entityId: string, flagKeyCrc32 = crc32(flagKey)): number {
-  return crc32(entityId, flagKeyCrc32) % VARIANT_BUCKETS;
+  return bucketOf(crc32Int(entityId, flagKeyCrc32), VARIANT_BUCKETS);
 }
 
 /** The boolean-threshold bucket of an entity: crc32(entityId + flagKey) % 100 (note the reversed order). */
 export function booleanBucket(entityId: string, flagKey: string): number {
-  return crc32(flagKey, crc32(entityId)) % BOOLEAN_BUCKETS;
+  return bucketOf(crc32Int(flagKey, crc32Int(entityId, 0)), BOOLEAN_BUCKETS);
+}
+
+/**
+ * A checksum's bucket: its unsigned value modulo `buckets`. Takes the checksum in either form, and the signed one
+ * (`crc32Int`) keeps it integer arithmetic (see there).
+ */
+export function bucketOf(checksum: number, buckets: number): number {
+  return (checksum >>> 0) % buckets;
 }
 
 /** Whether a distribution takes part in bucketing: its rollout, as a float32, is above 0 (NaN is not). */
@@ -46,8 +54,8 @@ export function bucketBounds(rollouts: readonly number[]): number[] {
 
 /** The index of the first bound above `bucket` (Go: `sort.SearchInts(bounds, bucket + 1)`); -1 if none. */
 export function findBucket(bounds: readonly number[], bucket: number): number {
-  for (const [index, bound] of bounds.entries()) {
-    if (bound > bucket) {
+  for (let index = 0; index < bounds.length; index++) {
+    if ((bounds[index] as number) > bucket) {
       return index;
     }
   }

@@ -8,7 +8,7 @@ import type {
 } from "../domain/evaluation-model.js";
 import type { Flag, Rollout, Rule, Segment, SegmentRef } from "../domain/flag-state.js";
 import { bucketBounds, isValidRollout } from "./bucketing.js";
-import { crc32 } from "./crc32.js";
+import { crc32, utf8Length } from "./crc32.js";
 import { prepareConstraint } from "./prepare-constraint.js";
 import { stableJson } from "./stable-json.js";
 
@@ -79,7 +79,12 @@ function compileWithCache(
       }
     }
     const operator = ref.operator === "AND_SEGMENT_OPERATOR" ? "AND_SEGMENT_OPERATOR" : "OR_SEGMENT_OPERATOR";
-    return { operator, segments: resolved, keys: Object.freeze(resolved.map((segment) => segment.key)) };
+    return {
+      operator,
+      segments: resolved,
+      keys: Object.freeze(resolved.map((segment) => segment.key)),
+      memo: resolved.length === 1 ? resolved[0]?.memo : undefined,
+    };
   };
 
   if (flag.type === "BOOLEAN_FLAG_TYPE") {
@@ -88,6 +93,7 @@ function compileWithCache(
       flag: {
         key: flag.key,
         keyCrc32: crc32(flag.key),
+        keyBytes: utf8Length(flag.key),
         type: "BOOLEAN_FLAG_TYPE",
         enabled: flag.enabled,
         rules: [],
@@ -109,6 +115,7 @@ function compileWithCache(
   const compiled: EvalFlag = {
     key: flag.key,
     keyCrc32: crc32(flag.key),
+    keyBytes: utf8Length(flag.key),
     type: "VARIANT_FLAG_TYPE",
     enabled: flag.enabled,
     rules,
@@ -190,5 +197,12 @@ function buildSegment(
     }
     constraints.push(prepared.constraint);
   }
-  return { segment: { key, matchAll: segment.matchType !== "ANY_MATCH_TYPE", constraints } };
+  return {
+    segment: {
+      key,
+      matchAll: segment.matchType !== "ANY_MATCH_TYPE",
+      constraints,
+      memo: { stamp: 0, matched: false },
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { crc32 } from "./crc32.js";
+import { crc32, crc32ConcatInt, crc32Int, utf8Length } from "./crc32.js";
 
 interface HashVector {
   readonly id: string;
@@ -54,6 +54,51 @@ describe("crc32", () => {
     for (const vector of vectors) {
       assert.equal(crc32(vector.variant_hash_input), vector.variant_crc32, `${vector.id} variant`);
       assert.equal(crc32(vector.boolean_hash_input), vector.boolean_crc32, `${vector.id} boolean`);
+    }
+  });
+
+  const samples = [
+    "",
+    "a",
+    "flag-0001",
+    "user-123456",
+    "ü",
+    "fooü",
+    "😀",
+    "a\ud800b",
+    "\udc00",
+    "\ud83d",
+    "€",
+    "x".repeat(300),
+  ];
+
+  it("counts UTF-8 bytes as it encodes them (lone surrogates as the 3 bytes of U+FFFD)", () => {
+    for (const text of samples) {
+      assert.equal(utf8Length(text), new TextEncoder().encode(text).length, JSON.stringify(text));
+    }
+  });
+
+  it("gives the same 32 bits signed: crc32Int", () => {
+    for (const text of samples) {
+      assert.equal(crc32Int(text, 0), crc32(text) | 0);
+      assert.equal(crc32Int(text, crc32Int("prefix", 0)) >>> 0, crc32(text, crc32("prefix")));
+    }
+  });
+
+  it("joins checksums: crc32ConcatInt(crc32(a), crc32(b), bytes of b) is crc32(b, crc32(a))", () => {
+    const join = (a: string, b: string) => crc32ConcatInt(crc32(a), crc32(b), utf8Length(b)) >>> 0;
+    for (const a of samples) {
+      for (const b of samples) {
+        assert.equal(join(a, b), crc32(b, crc32(a)), `${a} + ${b}`);
+        // Either form in.
+        assert.equal(crc32ConcatInt(crc32Int(a, 0), crc32Int(b, 0), utf8Length(b)) >>> 0, join(a, b));
+      }
+    }
+    // Without a surrogate pair split between them, that is the checksum of the concatenation.
+    for (const vector of vectors) {
+      const [a, b] = [vector.variant_hash_input, vector.boolean_hash_input];
+      assert.equal(crc32ConcatInt(crc32(a), 0, 0) >>> 0, crc32(a));
+      assert.equal(join(a, b), crc32(a + b), `${a} + ${b}`);
     }
   });
 });

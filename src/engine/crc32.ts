@@ -26,6 +26,16 @@ function step(crc: number, byte: number): number {
  * Pass the result of a previous call as `previous` to checksum a concatenation without building it.
  */
 export function crc32(text: string, previous = 0): number {
+  return crc32Int(text, previous) >>> 0;
+}
+
+/**
+ * `crc32` as a signed 32-bit integer (the same 32 bits; `>>> 0` gives the unsigned value), which is what the
+ * engine keeps and passes around: V8 holds it as a small integer, where an unsigned value above 2^31 would be a
+ * heap number, and a bucket (`(checksum >>> 0) % buckets`) is then integer arithmetic instead of a call to fmod.
+ * `previous` may be either form.
+ */
+export function crc32Int(text: string, previous: number): number {
   let crc = ~previous;
   const length = text.length;
   let i = 0;
@@ -63,5 +73,76 @@ export function crc32(text: string, previous = 0): number {
     crc = step(crc, 0x80 | ((code >>> 6) & 0x3f));
     crc = step(crc, 0x80 | (code & 0x3f));
   }
-  return ~crc >>> 0;
+  return ~crc;
+}
+
+/**
+ * `crc32Int(suffix, previous)` computed from `crc32(suffix)` and the suffix's length in UTF-8 bytes, without reading
+ * the suffix: CRC-32 is affine, so the checksum of a concatenation is the prefix's checksum advanced over as many
+ * zero bytes as the suffix has (a linear map, applied with four lookups in a table built once per length), xor
+ * the suffix's own checksum. A flag key's and an entity id's checksums are each computed once; this joins them.
+ * Checksums in and out in either form; the result is signed (see `crc32Int`).
+ */
+export function crc32ConcatInt(previous: number, suffixCrc32: number, suffixBytes: number): number {
+  if (suffixBytes > MAX_SHIFT_BYTES) {
+    return advance(previous, suffixBytes) ^ suffixCrc32;
+  }
+  const table = SHIFT_TABLES[suffixBytes] ?? shiftTable(suffixBytes);
+  return (
+    (table[previous & 0xff] as number) ^
+    (table[256 + ((previous >>> 8) & 0xff)] as number) ^
+    (table[512 + ((previous >>> 16) & 0xff)] as number) ^
+    (table[768 + (previous >>> 24)] as number) ^
+    suffixCrc32
+  );
+}
+
+/** The longest suffix whose shift table is kept (1 KiB each, built on first use). */
+const MAX_SHIFT_BYTES = 256;
+const SHIFT_TABLES: (Int32Array | undefined)[] = [];
+
+/** `value` advanced over `bytes` zero bytes (the linear part of a checksum step). */
+function advance(value: number, bytes: number): number {
+  let crc = value | 0;
+  for (let n = 0; n < bytes; n++) {
+    crc = (TABLE[crc & 0xff] as number) ^ (crc >>> 8);
+  }
+  return crc;
+}
+
+/** `advance(·, bytes)` of each byte of a 32-bit value at each of its 4 positions: 4 x 256 entries. */
+function shiftTable(bytes: number): Int32Array {
+  const table = new Int32Array(1024);
+  for (let position = 0; position < 4; position++) {
+    for (let byte = 0; byte < 256; byte++) {
+      table[position * 256 + byte] = advance(byte << (position * 8), bytes);
+    }
+  }
+  SHIFT_TABLES[bytes] = table;
+  return table;
+}
+
+/** The length of `text` in UTF-8 bytes, as `crc32` encodes it (a lone surrogate becomes 3 bytes of U+FFFD). */
+export function utf8Length(text: string): number {
+  const length = text.length;
+  let bytes = length;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1;
+    } else if (code >= 0xd800 && code <= 0xdbff && i + 1 < length) {
+      const next = text.charCodeAt(i + 1);
+      // A surrogate pair: 4 bytes for 2 code units; a lone high surrogate: U+FFFD, 3 bytes.
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 2;
+        i++;
+      } else {
+        bytes += 2;
+      }
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
 }

@@ -3,7 +3,12 @@ import type { Snapshot } from "../domain/snapshot.js";
 import { evaluateBoolean } from "./evaluate-boolean.js";
 import { checkFlagType, evaluateFlag, type FlagEvaluation } from "./evaluate-flag.js";
 import { evaluateVariant } from "./evaluate-variant.js";
-import type { BooleanEvaluation, EvaluationResult, VariantEvaluation } from "./evaluation-result.js";
+import type {
+  BooleanEvaluation,
+  EvaluationError,
+  EvaluationResult,
+  VariantEvaluation,
+} from "./evaluation-result.js";
 
 /** One evaluation as clients send it: which flag of which namespace, for whom, in what context. */
 export interface EvaluationRequest {
@@ -57,17 +62,13 @@ function lookupFlag(snapshot: Snapshot, request: EvaluationRequest): EvalFlag | 
 
 /** Why `lookupFlag` found nothing: the namespace, or the flag in it. */
 function notFound(snapshot: Snapshot, request: EvaluationRequest): EvaluationResult<never> {
-  if (!snapshot.namespaces.has(request.namespaceKey)) {
-    return {
-      ok: false,
-      error: { code: "NAMESPACE_NOT_FOUND", message: `namespace "${request.namespaceKey}" not found` },
-    };
+  return { ok: false, error: notFoundError(snapshot, request.namespaceKey, request.flagKey) };
+}
+
+/** The NotFound error Flipt gives for a flag that is not in the snapshot: its namespace is missing, or it is. */
+export function notFoundError(snapshot: Snapshot, namespaceKey: string, flagKey: string): EvaluationError {
+  if (!snapshot.namespaces.has(namespaceKey)) {
+    return { code: "NAMESPACE_NOT_FOUND", message: `namespace "${namespaceKey}" not found` };
   }
-  return {
-    ok: false,
-    error: {
-      code: "FLAG_NOT_FOUND",
-      message: `flag "${request.namespaceKey}/${request.flagKey}" not found`,
-    },
-  };
+  return { code: "FLAG_NOT_FOUND", message: `flag "${namespaceKey}/${flagKey}" not found` };
 }

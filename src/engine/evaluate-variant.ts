@@ -1,5 +1,7 @@
-import type { EvalFlag } from "../domain/evaluation-model.js";
-import { findBucket, variantBucket } from "./bucketing.js";
+import type { EvalFlag, EvalRule } from "../domain/evaluation-model.js";
+import { bucketOf, findBucket, VARIANT_BUCKETS } from "./bucketing.js";
+import { crc32ConcatInt, crc32Int } from "./crc32.js";
+import { type Decision, NO_KEYS, newDecision } from "./decision.js";
 import {
   type EvaluationInput,
   type EvaluationReason,
@@ -8,9 +10,8 @@ import {
   type VariantEvaluation,
 } from "./evaluation-result.js";
 import type { ExplainTracer } from "./explain-tracer.js";
-import { matchSegments, UNKNOWN_TYPE } from "./match-segments.js";
-
-const NO_KEYS: readonly string[] = Object.freeze([]);
+import { segmentSetMatches, UNKNOWN_TYPE } from "./match-segments.js";
+import { entityBytes, newSubject, type Subject } from "./subject.js";
 
 /**
  * Evaluates a variant flag as Flipt v2 does. The default variant (if any) is the answer unless a rule
@@ -26,16 +27,51 @@ export function evaluateVariant(
   input: EvaluationInput,
   tracer?: ExplainTracer,
 ): EvaluationResult<VariantEvaluation> {
+  const subject = newSubject(input.entityId, input.context, tracer === undefined);
+  if (!decideVariant(flag, subject, scratch, tracer)) {
+    return { ok: false, error: UNKNOWN_CONSTRAINT_TYPE };
+  }
+  return {
+    ok: true,
+    value: {
+      kind: "variant",
+      flagKey: flag.key,
+      match: scratch.match,
+      reason: scratch.reason,
+      variantKey: scratch.variantKey,
+      variantAttachment: scratch.variantAttachment,
+      segmentKeys: scratch.segmentKeys,
+    },
+  };
+}
+
+/** `evaluateVariant`'s Decision, read right after each call. */
+const scratch = newDecision();
+
+/**
+ * The core of `evaluateVariant`: writes the answer's match, reason, variant key, attachment and segment keys to
+ * `out`, and returns false instead when an unknown comparison type was reached (Flipt's `unknown constraint type`
+ * error). A caller evaluating several flags for one entity in one context passes them one Subject (see `Subject`).
+ */
+export function decideVariant(
+  flag: EvalFlag,
+  subject: Subject,
+  out: Decision,
+  tracer?: ExplainTracer,
+): boolean {
   if (!flag.enabled) {
     tracer?.flagDisabled();
-    return { ok: true, value: fallback(flag, "FLAG_DISABLED_EVALUATION_REASON", false, NO_KEYS) };
+    fallback(flag, "FLAG_DISABLED_EVALUATION_REASON", false, NO_KEYS, out);
+    return true;
   }
-  for (const rule of flag.rules) {
-    const segmentKeys = matchSegments(rule.segments, input, tracer);
+  const rules = flag.rules;
+  for (let index = 0; index < rules.length; index++) {
+    const rule = rules[index] as EvalRule;
+    const segmentKeys = segmentSetMatches(rule.segments, subject, tracer);
     if (segmentKeys === UNKNOWN_TYPE) {
       tracer?.rule(rule, false, -1, -1);
       tracer?.error(UNKNOWN_CONSTRAINT_TYPE);
-      return { ok: false, error: UNKNOWN_CONSTRAINT_TYPE };
+      return false;
     }
     if (segmentKeys === null) {
       tracer?.rule(rule, false, -1, -1);
@@ -43,32 +79,39 @@ export function evaluateVariant(
     }
     if (rule.validDistributions.length === 0) {
       tracer?.rule(rule, true, -1, -1);
-      return { ok: true, value: fallback(flag, "MATCH_EVALUATION_REASON", true, segmentKeys) };
+      fallback(flag, "MATCH_EVALUATION_REASON", true, segmentKeys, out);
+      return true;
     }
-    const bucket = variantBucket(flag.key, input.entityId, flag.keyCrc32);
-    const index = findBucket(rule.bucketBounds, bucket);
-    tracer?.rule(rule, true, bucket, index);
-    const distribution = rule.validDistributions[index];
+    const bucket = bucketOf(variantChecksum(flag, subject), VARIANT_BUCKETS);
+    const chosen = findBucket(rule.bucketBounds, bucket);
+    tracer?.rule(rule, true, bucket, chosen);
+    const distribution = rule.validDistributions[chosen];
     if (distribution === undefined) {
       // Unreachable (the last bound is 1000); Flipt would answer "no match" keeping the fallback reason.
       tracer?.fallback();
-      return { ok: true, value: fallback(flag, defaultReason(flag), false, segmentKeys) };
+      fallback(flag, defaultReason(flag), false, segmentKeys, out);
+      return true;
     }
-    return {
-      ok: true,
-      value: {
-        kind: "variant",
-        flagKey: flag.key,
-        match: true,
-        reason: "MATCH_EVALUATION_REASON",
-        variantKey: distribution.variantKey,
-        variantAttachment: distribution.attachment,
-        segmentKeys,
-      },
-    };
+    out.match = true;
+    out.reason = "MATCH_EVALUATION_REASON";
+    out.variantKey = distribution.variantKey;
+    out.variantAttachment = distribution.attachment;
+    out.segmentKeys = segmentKeys;
+    return true;
   }
   tracer?.fallback();
-  return { ok: true, value: fallback(flag, defaultReason(flag), false, NO_KEYS) };
+  fallback(flag, defaultReason(flag), false, NO_KEYS, out);
+  return true;
+}
+
+/**
+ * crc32(flagKey + entityId), signed (see `crc32Int`): the entity id hashed on from the flag key's checksum, or, when
+ * the Subject already knows the entity's checksum (a batch), the two checksums joined.
+ */
+function variantChecksum(flag: EvalFlag, subject: Subject): number {
+  return subject.hashed
+    ? crc32ConcatInt(flag.keyCrc32, subject.entityCrc32, entityBytes(subject))
+    : crc32Int(subject.entityId, flag.keyCrc32);
 }
 
 /** The reason when no rule decides: DEFAULT with a default variant, else UNKNOWN. */
@@ -76,20 +119,18 @@ function defaultReason(flag: EvalFlag): EvaluationReason {
   return flag.defaultVariant === undefined ? "UNKNOWN_EVALUATION_REASON" : "DEFAULT_EVALUATION_REASON";
 }
 
-/** An answer that keeps the default variant (if any), built only when it is the answer. */
+/** An answer that keeps the default variant (if any). */
 function fallback(
   flag: EvalFlag,
   reason: EvaluationReason,
   match: boolean,
   segmentKeys: readonly string[],
-): VariantEvaluation {
-  return {
-    kind: "variant",
-    flagKey: flag.key,
-    match,
-    reason,
-    variantKey: flag.defaultVariant?.key ?? "",
-    variantAttachment: flag.defaultVariant?.attachment ?? "",
-    segmentKeys,
-  };
+  out: Decision,
+): void {
+  const defaultVariant = flag.defaultVariant;
+  out.match = match;
+  out.reason = reason;
+  out.variantKey = defaultVariant === undefined ? "" : defaultVariant.key;
+  out.variantAttachment = defaultVariant === undefined ? "" : defaultVariant.attachment;
+  out.segmentKeys = segmentKeys;
 }

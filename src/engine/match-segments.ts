@@ -1,7 +1,8 @@
-import type { EvalSegment, EvalSegmentSet } from "../domain/evaluation-model.js";
+import type { EvalConstraint, EvalSegment, EvalSegmentSet } from "../domain/evaluation-model.js";
 import type { EvaluationInput } from "./evaluation-result.js";
 import type { ExplainTracer } from "./explain-tracer.js";
 import { matchConstraint } from "./match-constraint.js";
+import { NO_STAMP, newSubject, type Subject } from "./subject.js";
 
 /** Returned when an unsupported comparison type was reached: the whole evaluation fails. */
 export const UNKNOWN_TYPE = "unknown-type";
@@ -16,23 +17,7 @@ export function matchSegment(
   input: EvaluationInput,
   tracer?: ExplainTracer,
 ): boolean | typeof UNKNOWN_TYPE {
-  for (const constraint of segment.constraints) {
-    const value =
-      constraint.type === "ENTITY_ID_COMPARISON_TYPE"
-        ? input.entityId
-        : contextValue(input, constraint.property);
-    const outcome = matchConstraint(constraint, value);
-    tracer?.constraint(constraint, value, outcome);
-    if (outcome === UNKNOWN_TYPE) {
-      return UNKNOWN_TYPE;
-    }
-    const matched = outcome === true;
-    if (segment.matchAll !== matched) {
-      // ALL and a non-match, or ANY and a match: the answer is known.
-      return matched;
-    }
-  }
-  return segment.matchAll || segment.constraints.length === 0;
+  return segmentMatches(segment, newSubject(input.entityId, input.context, false), tracer);
 }
 
 /**
@@ -47,13 +32,94 @@ export function matchSegments(
   input: EvaluationInput,
   tracer?: ExplainTracer,
 ): readonly string[] | null | typeof UNKNOWN_TYPE {
+  return segmentSetMatches(set, newSubject(input.entityId, input.context, false), tracer);
+}
+
+/** `matchSegment` for a Subject, remembering the answer under its stamp. */
+export function segmentMatches(
+  segment: EvalSegment,
+  subject: Subject,
+  tracer?: ExplainTracer,
+): boolean | typeof UNKNOWN_TYPE {
+  const memo = segment.memo;
+  if (memo !== undefined && memo.stamp === subject.stamp) {
+    return memo.matched;
+  }
+  return evaluateSegment(segment, subject, tracer);
+}
+
+/** The segment's constraints against the Subject (its memo not consulted), the answer remembered. */
+function evaluateSegment(
+  segment: EvalSegment,
+  subject: Subject,
+  tracer?: ExplainTracer,
+): boolean | typeof UNKNOWN_TYPE {
+  const memo = segment.memo;
+  const stamp = subject.stamp;
+  const constraints = segment.constraints;
+  const matchAll = segment.matchAll;
+  let matched = matchAll || constraints.length === 0;
+  for (let index = 0; index < constraints.length; index++) {
+    const constraint = constraints[index] as EvalConstraint;
+    const value =
+      constraint.type === "ENTITY_ID_COMPARISON_TYPE"
+        ? subject.entityId
+        : contextValue(subject.context, constraint.property);
+    const outcome = matchConstraint(constraint, value);
+    tracer?.constraint(constraint, value, outcome);
+    if (outcome === UNKNOWN_TYPE) {
+      return UNKNOWN_TYPE;
+    }
+    if (matchAll !== (outcome === true)) {
+      // ALL and a non-match, or ANY and a match: the answer is known.
+      matched = !matchAll;
+      break;
+    }
+  }
+  if (memo !== undefined && stamp !== NO_STAMP) {
+    memo.stamp = stamp;
+    memo.matched = matched;
+  }
+  return matched;
+}
+
+/** `matchSegments` for a Subject, segments remembering their answers under its stamp. */
+export function segmentSetMatches(
+  set: EvalSegmentSet,
+  subject: Subject,
+  tracer?: ExplainTracer,
+): readonly string[] | null | typeof UNKNOWN_TYPE {
+  // A compiled set of one segment (the usual set) whose answer another flag for the same Subject already found
+  // (a batch). Kept this small so that it is inlined where rules and rollouts are evaluated.
+  const memo = set.memo;
+  if (memo !== undefined && memo.stamp === subject.stamp) {
+    return memo.matched ? set.keys : null;
+  }
+  return matchSet(set, subject, tracer);
+}
+
+function matchSet(
+  set: EvalSegmentSet,
+  subject: Subject,
+  tracer?: ExplainTracer,
+): readonly string[] | null | typeof UNKNOWN_TYPE {
   const segments = set.segments;
+  if (set.memo !== undefined) {
+    // One segment, not remembered: no bookkeeping of which segments matched.
+    const segment = segments[0] as EvalSegment;
+    const outcome = evaluateSegment(segment, subject, tracer);
+    tracer?.segment(segment, outcome);
+    if (outcome === UNKNOWN_TYPE) {
+      return UNKNOWN_TYPE;
+    }
+    return outcome ? set.keys : null;
+  }
   // Keys are copied out of `set.keys` only when some segment misses and another matches.
   let firstMiss = -1;
   let matched: string[] | undefined;
   for (let index = 0; index < segments.length; index++) {
     const segment = segments[index] as EvalSegment;
-    const outcome = matchSegment(segment, input, tracer);
+    const outcome = segmentMatches(segment, subject, tracer);
     tracer?.segment(segment, outcome);
     if (outcome === UNKNOWN_TYPE) {
       return UNKNOWN_TYPE;
@@ -75,8 +141,8 @@ export function matchSegments(
 }
 
 /** A context value by exact key; a missing key (or an inherited property) reads as "", like a Go map. */
-function contextValue(input: EvaluationInput, property: string): string {
-  return Object.hasOwn(input.context, property) ? (input.context[property] ?? "") : "";
+function contextValue(context: Readonly<Record<string, string>>, property: string): string {
+  return Object.hasOwn(context, property) ? (context[property] ?? "") : "";
 }
 
 /** Whether the context has `property`, as `contextValue` tests it: only own properties count. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ComparisonType } from "../domain/flag-state.js";
+import { ConstraintCode } from "./constraint-code.js";
 import { prepareConstraint } from "./prepare-constraint.js";
 
 function prepare(type: ComparisonType, operator: string, value: string) {
@@ -18,6 +19,7 @@ describe("prepareConstraint", () => {
         operator: "eq",
         value: "bar",
         prepared: { kind: "none" },
+        code: ConstraintCode.STRING_EQ,
       },
     });
   });

@@ -2,6 +2,7 @@ import type { EvalConstraint, PreparedValue } from "../domain/evaluation-model.j
 import { CONSTRAINT_OPERATORS, type Constraint } from "../domain/flag-state.js";
 import { parseGoFloat } from "../go/parse-go-float.js";
 import { parseGoTime } from "../go/parse-go-time.js";
+import { constraintCode } from "./constraint-code.js";
 import { parseNumberSet } from "./parse-number-set.js";
 import { parseStringSet } from "./parse-string-set.js";
 
@@ -38,14 +39,16 @@ export function prepareConstraint(constraint: Constraint): PreparedConstraint {
   if (typeof prepared === "string") {
     return { ok: false, reason: prepared };
   }
+  const operator = OPERATORS.get(constraint.operator) ?? constraint.operator;
   return {
     ok: true,
     constraint: {
       type: COMPARISON_TYPES.get(constraint.type) ?? constraint.type,
       property: constraint.property,
-      operator: OPERATORS.get(constraint.operator) ?? constraint.operator,
+      operator,
       value: constraint.value,
       prepared,
+      code: constraintCode(constraint.type, operator, prepared),
     },
   };
 }

@@ -1,13 +1,14 @@
 import { NotFoundError, ValidationError } from "../domain/errors.js";
+import type { EvalFlag } from "../domain/evaluation-model.js";
 import { DEFAULT_NAMESPACE } from "../domain/flag-state.js";
 import type { Snapshot } from "../domain/snapshot.js";
-import {
-  type EvaluationRequest as EngineRequest,
-  evaluateAnyRequest,
-  evaluateBooleanRequest,
-  evaluateVariantRequest,
-} from "../engine/evaluate-request.js";
-import type { BooleanEvaluation, EvaluationError, VariantEvaluation } from "../engine/evaluation-result.js";
+import { type Decision, newDecision } from "../engine/decision.js";
+import { decideBoolean } from "../engine/evaluate-boolean.js";
+import { checkFlagType } from "../engine/evaluate-flag.js";
+import { notFoundError } from "../engine/evaluate-request.js";
+import { decideVariant } from "../engine/evaluate-variant.js";
+import { type EvaluationError, UNKNOWN_CONSTRAINT_TYPE } from "../engine/evaluation-result.js";
+import { entityCrc32, newSubject, renewSubject, type Subject } from "../engine/subject.js";
 import type {
   BatchEvaluationResponse,
   BatchOptions,
@@ -26,21 +27,74 @@ export interface Responder {
 
 const EMPTY_CONTEXT: Readonly<Record<string, string>> = Object.freeze({});
 
+/** The global `performance`, read once: the global is a getter, and every evaluation reads the clock twice. */
+const clock = performance;
+
+/** A response as it is built: a batch fills in the duration and timestamp once every item is evaluated. */
+type Building<T> = { -readonly [K in keyof T]: T[K] };
+
 /**
- * Evaluates against whatever snapshot `current` returns, taken once per call, and wraps the engine's results the
- * way Flipt's evaluation service does: the request id (a UUID when none is given), the duration in fractional
- * milliseconds, and the finishing time. Engine errors become NotFoundError or ValidationError with Flipt's
- * messages for single calls and error items in a batch.
+ * Evaluates against whatever snapshot `current` returns, taken once per call, and wraps the engine's answers the
+ * way Flipt's evaluation service does: the request id (as given; see `EvaluationRequest.requestId`), the duration
+ * in fractional milliseconds, and the finishing time. Engine errors become NotFoundError or ValidationError with
+ * Flipt's messages for single calls and error items in a batch.
+ *
+ * What each call does beyond the engine's work is kept small, since it is paid on every evaluation: the engine
+ * writes its answer into one Decision reused by every call, and each response is the only object built for it; the
+ * namespace of the last lookup is remembered with its snapshot (held until the next call); consecutive items of a
+ * batch for the same entity id and context object share a Subject, so each segment is evaluated once for all of
+ * them and the entity id is hashed once.
  */
 export function createResponder(current: () => Snapshot): Responder {
+  const decision = newDecision();
+  let lastSnapshot: Snapshot | undefined;
+  let lastNamespaceKey = "";
+  let lastFlags: ReadonlyMap<string, EvalFlag> | undefined;
+
+  /** The flag a request names, undefined when it or its namespace is missing. */
+  const lookup = (snapshot: Snapshot, namespaceKey: string, flagKey: string): EvalFlag | undefined => {
+    if (snapshot !== lastSnapshot || namespaceKey !== lastNamespaceKey) {
+      lastFlags = snapshot.namespaces.get(namespaceKey)?.evaluation;
+      lastSnapshot = snapshot;
+      lastNamespaceKey = namespaceKey;
+    }
+    return lastFlags?.get(flagKey);
+  };
+
+  /** The flag a single call names (its key checked), of the type the call asks for, or the error Flipt answers. */
+  const flagOf = (snapshot: Snapshot, request: EvaluationRequest, type: EvalFlag["type"]): EvalFlag => {
+    const namespaceKey = request.namespaceKey || DEFAULT_NAMESPACE;
+    const flag = lookup(snapshot, namespaceKey, request.flagKey);
+    if (flag === undefined) throw toError(notFoundError(snapshot, namespaceKey, request.flagKey));
+    if (flag.type !== type) throw toError(checkFlagType(flag, type) as EvaluationError);
+    return flag;
+  };
+
+  // Single calls reuse one Subject: taken for a call and given back after it (a call made while it is out, from a
+  // context's getter, gets its own).
+  let spare: Subject | undefined = newSubject("", EMPTY_CONTEXT);
+  const takeSubject = (entityId: string, context: Readonly<Record<string, string>>): Subject => {
+    const subject = spare;
+    if (subject === undefined) return newSubject(entityId, context);
+    spare = undefined;
+    renewSubject(subject, entityId, context);
+    return subject;
+  };
+
   return {
     boolean(request) {
-      const started = performance.now();
-      const result = evaluateBooleanRequest(current(), toInput(request, ""));
-      if (!result.ok) throw toError(result.error);
-      const finished = performance.now();
+      const started = clock.now();
+      checkFlagKey(request, -1);
+      const context = checkContext(request.context, -1);
+      const flag = flagOf(current(), request, "BOOLEAN_FLAG_TYPE");
+      const subject = takeSubject(request.entityId ?? "", context);
+      const ok = decideBoolean(flag, flag.key, subject, decision);
+      spare = subject;
+      if (!ok) throw toError(UNKNOWN_CONSTRAINT_TYPE);
+      const finished = clock.now();
       return booleanResponse(
-        result.value,
+        decision,
+        flag.key,
         request.requestId ?? "",
         finished - started,
         timestampAt(finished),
@@ -48,12 +102,18 @@ export function createResponder(current: () => Snapshot): Responder {
     },
 
     variant(request) {
-      const started = performance.now();
-      const result = evaluateVariantRequest(current(), toInput(request, ""));
-      if (!result.ok) throw toError(result.error);
-      const finished = performance.now();
+      const started = clock.now();
+      checkFlagKey(request, -1);
+      const context = checkContext(request.context, -1);
+      const flag = flagOf(current(), request, "VARIANT_FLAG_TYPE");
+      const subject = takeSubject(request.entityId ?? "", context);
+      const ok = decideVariant(flag, subject, decision);
+      spare = subject;
+      if (!ok) throw toError(UNKNOWN_CONSTRAINT_TYPE);
+      const finished = clock.now();
       return variantResponse(
-        result.value,
+        decision,
+        flag.key,
         request.requestId ?? "",
         finished - started,
         timestampAt(finished),
@@ -61,39 +121,68 @@ export function createResponder(current: () => Snapshot): Responder {
     },
 
     batch(requests, options) {
-      const started = performance.now();
+      const started = clock.now();
       const snapshot = current();
-      const inputs = requests.map((request, index) => toInput(request, `requests[${index}].`));
-      const results = inputs.map((input) => evaluateAnyRequest(snapshot, input));
-      const finished = performance.now();
+      // A malformed item fails the whole batch before anything is evaluated.
+      let checked: unknown;
+      for (let index = 0; index < requests.length; index++) {
+        const request = requests[index] as EvaluationRequest;
+        checkFlagKey(request, index);
+        if (request.context !== checked) {
+          checkContext(request.context, index);
+          checked = request.context;
+        }
+      }
+      const responses: EvaluationResponse[] = [];
+      // Consecutive items for the same entity in the same context object share a Subject: each segment is then
+      // evaluated once for all of them, and the entity's checksum is computed once.
+      let subject: Subject | undefined;
+      for (let index = 0; index < requests.length; index++) {
+        const request = requests[index] as EvaluationRequest;
+        const context = request.context ?? EMPTY_CONTEXT;
+        const entityId = request.entityId ?? "";
+        if (subject === undefined || context !== subject.context || entityId !== subject.entityId) {
+          subject = newSubject(entityId, context);
+          entityCrc32(subject);
+        }
+        const flag = lookup(snapshot, request.namespaceKey || DEFAULT_NAMESPACE, request.flagKey);
+        if (flag === undefined) {
+          responses.push(errorItem(request, "NOT_FOUND_ERROR_EVALUATION_REASON"));
+        } else if (flag.type === "BOOLEAN_FLAG_TYPE") {
+          if (decideBoolean(flag, flag.key, subject, decision)) {
+            responses.push({
+              type: "BOOLEAN_EVALUATION_RESPONSE_TYPE",
+              booleanResponse: booleanResponse(decision, flag.key, request.requestId ?? "", Number.NaN, ""),
+            });
+          } else {
+            responses.push(errorItem(request, "UNKNOWN_ERROR_EVALUATION_REASON"));
+          }
+        } else if (decideVariant(flag, subject, decision)) {
+          responses.push({
+            type: "VARIANT_EVALUATION_RESPONSE_TYPE",
+            variantResponse: variantResponse(decision, flag.key, request.requestId ?? "", Number.NaN, ""),
+          });
+        } else {
+          responses.push(errorItem(request, "UNKNOWN_ERROR_EVALUATION_REASON"));
+        }
+      }
+      const finished = clock.now();
       const requestDurationMillis = finished - started;
       const timestamp = timestampAt(finished);
-      const responses = results.map((result, index): EvaluationResponse => {
-        const requestId = requests[index]?.requestId ?? "";
-        if (!result.ok) {
-          const request = requests[index] as EvaluationRequest;
-          return {
-            type: "ERROR_EVALUATION_RESPONSE_TYPE",
-            errorResponse: {
-              flagKey: request.flagKey,
-              namespaceKey: request.namespaceKey ?? "",
-              reason: isNotFound(result.error)
-                ? "NOT_FOUND_ERROR_EVALUATION_REASON"
-                : "UNKNOWN_ERROR_EVALUATION_REASON",
-            },
-          };
+      // Every answer of a batch carries the batch's duration and finishing time, as Flipt's do.
+      for (let index = 0; index < responses.length; index++) {
+        const item = responses[index] as EvaluationResponse;
+        const answer: Building<BooleanEvaluationResponse | VariantEvaluationResponse> | undefined =
+          item.type === "BOOLEAN_EVALUATION_RESPONSE_TYPE"
+            ? item.booleanResponse
+            : item.type === "VARIANT_EVALUATION_RESPONSE_TYPE"
+              ? item.variantResponse
+              : undefined;
+        if (answer !== undefined) {
+          answer.requestDurationMillis = requestDurationMillis;
+          answer.timestamp = timestamp;
         }
-        const value = result.value;
-        return value.kind === "boolean"
-          ? {
-              type: "BOOLEAN_EVALUATION_RESPONSE_TYPE",
-              booleanResponse: booleanResponse(value, requestId, requestDurationMillis, timestamp),
-            }
-          : {
-              type: "VARIANT_EVALUATION_RESPONSE_TYPE",
-              variantResponse: variantResponse(value, requestId, requestDurationMillis, timestamp),
-            };
-      });
+      }
       return {
         requestId: options?.requestId ?? "",
         responses,
@@ -104,64 +193,84 @@ export function createResponder(current: () => Snapshot): Responder {
 }
 
 function booleanResponse(
-  value: BooleanEvaluation,
+  decision: Decision,
+  flagKey: string,
   requestId: string,
   requestDurationMillis: number,
   timestamp: string,
-): BooleanEvaluationResponse {
+): Building<BooleanEvaluationResponse> {
   return {
-    enabled: value.enabled,
-    reason: value.reason,
+    enabled: decision.enabled,
+    reason: decision.reason,
     requestId,
     requestDurationMillis,
     timestamp,
-    flagKey: value.flagKey,
-    segmentKeys: value.segmentKeys,
+    flagKey,
+    segmentKeys: decision.segmentKeys,
   };
 }
 
 function variantResponse(
-  value: VariantEvaluation,
+  decision: Decision,
+  flagKey: string,
   requestId: string,
   requestDurationMillis: number,
   timestamp: string,
-): VariantEvaluationResponse {
+): Building<VariantEvaluationResponse> {
   return {
-    match: value.match,
-    segmentKeys: value.segmentKeys,
-    reason: value.reason,
-    variantKey: value.variantKey,
-    variantAttachment: value.variantAttachment,
+    match: decision.match,
+    segmentKeys: decision.segmentKeys,
+    reason: decision.reason,
+    variantKey: decision.variantKey,
+    variantAttachment: decision.variantAttachment,
     requestId,
     requestDurationMillis,
     timestamp,
-    flagKey: value.flagKey,
+    flagKey,
   };
 }
 
-/**
- * The engine's input for a request, checked as Pennant's server checks it: a flag key is required and context
- * values must be strings (Flipt's API only carries strings; anything else would compare unpredictably).
- */
-function toInput(request: EvaluationRequest, field: string): EngineRequest {
+function errorItem(
+  request: EvaluationRequest,
+  reason: "NOT_FOUND_ERROR_EVALUATION_REASON" | "UNKNOWN_ERROR_EVALUATION_REASON",
+): EvaluationResponse {
+  return {
+    type: "ERROR_EVALUATION_RESPONSE_TYPE",
+    errorResponse: { flagKey: request.flagKey, namespaceKey: request.namespaceKey ?? "", reason },
+  };
+}
+
+/** The prefix of a field's name in an error: "" for a single call, `requests[<item>].` for a batch's item. */
+function field(item: number): string {
+  return item < 0 ? "" : `requests[${item}].`;
+}
+
+/** The request's flag key, checked as Pennant's server checks it: it is required. */
+function checkFlagKey(request: EvaluationRequest, item: number): string {
   const flagKey = request.flagKey;
   if (flagKey === "" || typeof flagKey !== "string") {
-    throw new ValidationError(`invalid field ${field}flag_key: must not be empty`);
+    throw new ValidationError(`invalid field ${field(item)}flag_key: must not be empty`);
   }
-  const context = request.context ?? EMPTY_CONTEXT;
+  return flagKey;
+}
+
+/**
+ * The request's context, checked as Pennant's server checks it: values must be strings (Flipt's API only carries
+ * strings; anything else would compare unpredictably). An absent context is empty.
+ */
+function checkContext(
+  context: Readonly<Record<string, string>> | undefined,
+  item: number,
+): Readonly<Record<string, string>> {
+  if (context === undefined) return EMPTY_CONTEXT;
   for (const key in context) {
     if (typeof context[key] !== "string") {
       throw new ValidationError(
-        `invalid field ${field}context: the value of ${JSON.stringify(key)} must be a string`,
+        `invalid field ${field(item)}context: the value of ${JSON.stringify(key)} must be a string`,
       );
     }
   }
-  return {
-    namespaceKey: request.namespaceKey || DEFAULT_NAMESPACE,
-    flagKey,
-    entityId: request.entityId ?? "",
-    context,
-  };
+  return context;
 }
 
 function isNotFound(error: EvaluationError): boolean {
@@ -179,7 +288,7 @@ let lastMillis = Number.NaN;
 let lastTimestamp = "";
 
 /**
- * The wall-clock time at a `performance.now()` reading, as Flipt's JSON writes a timestamp (RFC 3339 in UTC
+ * The wall-clock time at a `clock.now()` reading, as Flipt's JSON writes a timestamp (RFC 3339 in UTC
  * with 0 or 3 fraction digits, like protojson for a millisecond clock). One clock read per evaluation serves
  * both the duration and the timestamp; the text is formatted at most once per millisecond.
  */
