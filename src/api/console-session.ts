@@ -32,17 +32,18 @@ export function consoleSessionRoutes(options: ConsoleSessionOptions): RawRoute[]
       method: "POST",
       path,
       handle: async (_match, _body, headers) => {
-        const authorization = nodeHeaders(headers).get("authorization") ?? "";
-        const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+        const request = nodeHeaders(headers);
+        const token = /^Bearer\s+(\S+)\s*$/i.exec(request.get("authorization") ?? "")?.[1];
+        // With an Authorization header, the authenticator reads the bearer token, never the cookie.
         const problem =
           token === undefined
             ? "send the token as Authorization: Bearer <token>"
             : options.tokens === undefined
               ? "static tokens are not enabled (authentication.methods.token.enabled)"
-              : options.tokens.authenticate(nodeHeaders({ authorization: `Bearer ${token}` })) === undefined
+              : options.tokens.authenticate(request) === undefined
                 ? "the token is not one this server knows"
                 : undefined;
-        if (problem !== undefined || token === undefined) {
+        if (token === undefined || problem !== undefined) {
           return errorResponse(toConnectError(new UnauthenticatedError(problem ?? "no token")));
         }
         const seconds = Math.max(1, Math.floor(options.lifetimeMs / 1000));

@@ -60,9 +60,6 @@ export const SERVICES: readonly DescService[] = [
   Health,
 ];
 
-/** The console cookie's lifetime when no `authentication.session` is given (Flipt's `token_lifetime` default). */
-const DAY_MS = 24 * 60 * 60 * 1000;
-
 export interface ApiHandlerOptions {
   readonly logger: Logger;
   readonly health: HealthStatus;
@@ -91,7 +88,7 @@ export interface ApiHandlerOptions {
   /** The web console's files, served at `/` (`ui.enabled`); none when absent. */
   readonly console?: ConsoleBuild | undefined;
   /** `authentication.session`: the console's sign-in cookie. */
-  readonly session?: { readonly secure: boolean; readonly lifetimeMs: number };
+  readonly session: { readonly secure: boolean; readonly lifetimeMs: number };
 }
 
 /**
@@ -188,7 +185,7 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
         path: SYNC_PATH,
         handle: (match, body, headers) => sync(match[1] as string, body, nodeHeaders(headers)),
       },
-      ...consoleSessionRoutes({ tokens, secure: false, lifetimeMs: DAY_MS, ...options.session }),
+      ...consoleSessionRoutes({ tokens, ...options.session }),
     ],
     ...(options.console === undefined ? {} : { fallback: createConsoleServer(options.console) }),
     logger: options.logger,
