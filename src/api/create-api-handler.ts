@@ -12,7 +12,7 @@ import { OFREPService } from "../gen/flipt/ofrep/ofrep_pb.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
 import { ExplainService } from "../gen/pennant/explain/v1/explain_pb.js";
 import { StatusService } from "../gen/pennant/status/v1/status_pb.js";
-import type { BranchEnvironments } from "../storage/branch-environments.js";
+import type { BranchService } from "../storage/branch-environments.js";
 import type { Environments } from "../storage/environments.js";
 import { type AuthPolicy, createAuthInterceptor } from "./auth-interceptor.js";
 import {
@@ -21,6 +21,7 @@ import {
   createPublicAuthenticationService,
 } from "./auth-service.js";
 import { createClientEvaluationService } from "./client-evaluation-service.js";
+import type { ClusterView } from "./cluster-view.js";
 import { consoleSessionRoutes } from "./console-session.js";
 import type { CorsOptions } from "./cors.js";
 import { createEnvironmentsService } from "./environments-service.js";
@@ -39,7 +40,7 @@ import { registerReflection } from "./reflection.js";
 import { createErrorMappingInterceptor, createRequestInterceptor } from "./request-interceptor.js";
 import { type ConsoleBuild, createConsoleServer } from "./serve-console.js";
 import { createTokenAuthenticator, nodeHeaders, type StaticToken } from "./static-tokens.js";
-import { createStatusService } from "./status-service.js";
+import { createStatusService, reportStatus } from "./status-service.js";
 import { createWebhookSync, SYNC_PATH } from "./webhook-sync.js";
 
 /** Prometheus's scrape path; open, as in Flipt. */
@@ -65,7 +66,9 @@ export interface ApiHandlerOptions {
   readonly health: HealthStatus;
   readonly environments: Environments;
   /** Branch environments of environments on git storage (the environments API's branch calls). */
-  readonly branches?: BranchEnvironments | undefined;
+  readonly branches?: BranchService | undefined;
+  /** In a worker process (`server.workers`): the owner, for the metrics and status of every process. */
+  readonly cluster?: ClusterView | undefined;
   /** `evaluation.max_batch_size`. */
   readonly maxBatchSize: number;
   readonly build: BuildInfo;
@@ -110,7 +113,9 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
   const metrics = createMetrics(options.environments, {
     flipt: options.metrics === true,
     services: SERVICES,
+    aggregate: options.cluster?.metrics,
   });
+  options.cluster?.attach(metrics.registry);
   const routes = (router: ConnectRouter) => {
     router.service(
       EvaluationService,
@@ -130,7 +135,10 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     );
     router.service(OFREPService, createOfrepService(options.environments, metrics.evaluations));
     router.service(Flipt, createFliptService({ environments: options.environments }));
-    router.service(StatusService, createStatusService(options.environments));
+    router.service(
+      StatusService,
+      createStatusService(options.cluster?.status ?? (() => reportStatus(options.environments))),
+    );
     router.service(ExplainService, createExplainService(options.environments));
     router.service(MetadataService, createMetadataService(options.build));
     router.service(PublicAuthenticationService, createPublicAuthenticationService(auth));

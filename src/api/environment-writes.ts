@@ -6,7 +6,7 @@ import { type Change, validateChange } from "../format/apply-change.js";
 import { quoteValue } from "../format/quote-value.js";
 import { FlagSchema, SegmentSchema } from "../gen/flipt/core/core_pb.js";
 import type { Environment } from "../storage/environment.js";
-import { writeChanges } from "../storage/write-changes.js";
+import { writeChanges, writeNothing } from "../storage/write-changes.js";
 import { fromCoreFlag, fromCoreSegment } from "./convert-core.js";
 
 /**
@@ -40,29 +40,6 @@ export async function deleteChange(
     if (!holds(environment.snapshot, change)) return writeNothing(environment, baseRevision);
   }
   return writeChanges(environment, [change], baseRevision);
-}
-
-/** Thrown by a plan to stop a write before any file is written, carrying the head the write was planned on. */
-class NothingToWrite extends Error {
-  constructor(readonly revision: string) {
-    super("nothing to write");
-  }
-}
-
-/** Takes a write through the storage's checks and stops it before anything is written; resolves with the head. */
-async function writeNothing(environment: Environment, baseRevision: string): Promise<string> {
-  try {
-    await environment.write({
-      baseRevision,
-      plan(state) {
-        throw new NothingToWrite(state.revision);
-      },
-    });
-  } catch (stopped) {
-    if (stopped instanceof NothingToWrite) return stopped.revision;
-    throw stopped;
-  }
-  throw new Error("the storage wrote a change that had nothing to write");
 }
 
 /** Whether the snapshot holds what a delete names. */

@@ -15,7 +15,7 @@ import {
   type UpdateResourceRequest,
 } from "../gen/environments/environments_pb.js";
 import { FlagSchema, SegmentSchema } from "../gen/flipt/core/core_pb.js";
-import type { BranchEnvironments } from "../storage/branch-environments.js";
+import type { BranchService } from "../storage/branch-environments.js";
 import type { Environment } from "../storage/environment.js";
 import type { Environments } from "../storage/environments.js";
 import { toCoreFlag, toCoreSegment } from "./convert-core.js";
@@ -74,9 +74,9 @@ const DEFAULT_NAMESPACE_DESCRIPTION = "The default namespace";
  */
 export function createEnvironmentsService(
   environments: Environments,
-  branches?: BranchEnvironments,
+  branches?: BranchService,
 ): Partial<ServiceImpl<typeof EnvironmentsService>> {
-  const branching = (): BranchEnvironments => {
+  const branching = (): BranchService => {
     if (branches === undefined) throw new PreconditionError("branch environments are not available here");
     return branches;
   };

@@ -37,6 +37,12 @@ export interface MetricsOptions {
   readonly flipt?: boolean;
   /** Services whose methods get their `grpc_server_*` series at zero from the start, as go-grpc-prometheus does. */
   readonly services?: readonly DescService[];
+  /**
+   * For a worker (`server.workers`): the exposition text of every process's metrics, which a scrape answers with
+   * instead of this registry's alone. The storage families (snapshot builds, polls, caches, queries) are then the
+   * owning process's: this registry leaves them at zero, so that the sum counts each build once.
+   */
+  readonly aggregate?: (() => Promise<string>) | undefined;
 }
 
 /**
@@ -47,11 +53,14 @@ export function createMetrics(environments: Environments, options: MetricsOption
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const s = createServerFamilies(registry);
+  const ownsStorage = options.aggregate === undefined;
   const f =
     options.flipt === false
       ? undefined
-      : createFliptFamilies(registry, (counter) => countPollErrors(environments, counter));
-  if (f !== undefined) registerStorageMetrics(registry, environments);
+      : createFliptFamilies(registry, (counter) => {
+          if (ownsStorage) countPollErrors(environments, counter);
+        });
+  if (f !== undefined && ownsStorage) registerStorageMetrics(registry, environments);
   s.scrapes.inc({ code: "200" }, 0);
   s.scrapes.inc({ code: "500" }, 0);
   s.scrapes.inc({ code: "503" }, 0);
@@ -62,12 +71,12 @@ export function createMetrics(environments: Environments, options: MetricsOption
   const recordRepositoryCalls =
     f === undefined
       ? (service: EnvironmentsServiceImpl) => service
-      : createRepositoryMetrics(environments, f);
+      : createRepositoryMetrics(environments, f, { builds: ownsStorage });
 
   async function scrape(): Promise<string> {
     s.scrapesInFlight.inc();
     try {
-      const text = await registry.metrics();
+      const text = await (options.aggregate ?? (() => registry.metrics()))();
       s.scrapesInFlight.dec();
       s.scrapes.inc({ code: "200" });
       return text;

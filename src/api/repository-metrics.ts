@@ -30,8 +30,9 @@ type Call = (request: { readonly environmentKey: string }, context: HandlerConte
 export function createRepositoryMetrics(
   environments: Environments,
   f: FliptFamilies,
+  options: { readonly builds: boolean },
 ): (service: EnvironmentsServiceImpl) => EnvironmentsServiceImpl {
-  watchBuilds(environments, f);
+  if (options.builds) watchBuilds(environments, f);
 
   /** A call of `method` that ended after `ms`: `failure` is the code of one that failed, else undefined. */
   const record = (method: string, environmentKey: string, ms: number, failure: Code | undefined) => {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config/config-error.js";
 import { type LoadedConfig, loadConfig } from "../config/load-config.js";
@@ -220,10 +221,16 @@ async function runServer(configPath: string | undefined, forceMigrate: boolean):
     "configuration loaded",
   );
 
-  const { PennantServer } = await import("../server/pennant-server.js");
-  let server: Awaited<ReturnType<typeof PennantServer.start>>;
+  const workers = config.server.workers === 0 ? availableParallelism() : config.server.workers;
+  let server: { stop(): Promise<void> };
   try {
-    server = await PennantServer.start({ config, logger, env: process.env, forceMigrate });
+    if (workers > 1) {
+      const { OwnerServer } = await import("../server/owner-server.js");
+      server = await OwnerServer.start({ config, logger, env: process.env, forceMigrate, workers });
+    } else {
+      const { PennantServer } = await import("../server/pennant-server.js");
+      server = await PennantServer.start({ config, logger, env: process.env, forceMigrate });
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`pennant: ${error.message}`);

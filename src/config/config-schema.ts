@@ -47,6 +47,10 @@ const SERVER_SCHEMA = s.object("Listeners.", {
     default: "10s",
     min: "0s",
   }),
+  workers: s.integer(
+    "Pennant: processes serving requests on the same ports, beside one that owns storage; 0 is one per CPU the process may use, 1 serves from a single process.",
+    { default: 0, min: 0, max: 1024 },
+  ),
 });
 
 const LOG_FIELDS = {

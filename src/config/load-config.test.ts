@@ -77,6 +77,7 @@ describe("DEFAULT_CONFIG", () => {
         grpcPort: 9000,
         maxRequestBytes: 4 * 1024 * 1024,
         shutdownGracePeriod: 10_000,
+        workers: 0,
       },
       cors: {
         enabled: false,

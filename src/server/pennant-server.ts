@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
+import type { ClusterView } from "../api/cluster-view.js";
 import { createApiHandler, SERVICES } from "../api/create-api-handler.js";
 import { HealthStatus } from "../api/health-service.js";
 import type { Config } from "../config/config.js";
-import { BranchEnvironments } from "../storage/branch-environments.js";
+import { BranchEnvironments, type BranchService } from "../storage/branch-environments.js";
+import type { Environments } from "../storage/environments.js";
 import { createGitRunner } from "../storage/git/run-git.js";
 import { readBuildStamp, VERSION } from "../version.js";
 import type { Listener } from "./bind-listener.js";
@@ -24,6 +26,44 @@ export interface PennantServerOptions {
   readonly forceMigrate?: boolean;
   /** The web console's build to serve (`ui.enabled`); `dist/console/` by default. */
   readonly consoleDirectory?: string;
+}
+
+/** What `PennantServer.serve` serves, and how it starts and stops the storage behind it. */
+export interface ServeOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly consoleDirectory?: string | undefined;
+  readonly environments: Environments;
+  readonly branches: BranchService;
+  /** In a worker process (`server.workers`): the owner, for metrics and status covering every process. */
+  readonly cluster?: ClusterView | undefined;
+  readonly startStorage: () => Promise<void>;
+  readonly stopStorage: () => Promise<void>;
+}
+
+/**
+ * Opens the storages and environments `config` names, and their branch environments, not yet started; `close`
+ * releases them all.
+ */
+export async function openStorage(
+  config: Config,
+  logger: Logger,
+  env: Readonly<Record<string, string | undefined>>,
+  forceMigrate: boolean,
+): Promise<{ environments: Environments; branches: BranchEnvironments; close: () => Promise<void> }> {
+  const { environments, close: closeEnvironments } = await createEnvironments(
+    config,
+    createGitRunner(env),
+    logger,
+    env,
+    { forceMigrate },
+  );
+  const branches = new BranchEnvironments(environments, logger);
+  const close = async () => {
+    await branches.close();
+    await closeEnvironments();
+  };
+  return { environments, branches, close };
 }
 
 /** Time kept back from the shutdown grace period for closing listeners after in-flight requests are cut. */
@@ -58,31 +98,54 @@ export class PennantServer {
     this.#graceMs = graceMs;
   }
 
+  /** Opens the storage `config` names and serves it from this process. */
   static async start({
     config,
     logger,
     env,
     forceMigrate,
-    consoleDirectory = DEFAULT_CONSOLE_DIRECTORY,
+    consoleDirectory,
   }: PennantServerOptions): Promise<PennantServer> {
-    const { server } = config;
-    const staticTokens = await readStaticTokens(config.authentication.methods.token);
-    const jwt = await jwtAuthenticatorFor(config.authentication.methods.jwt, logger);
-    const { environments, close: closeEnvironments } = await createEnvironments(
+    const { environments, branches, close } = await openStorage(config, logger, env, forceMigrate === true);
+    return PennantServer.serve({
       config,
-      createGitRunner(env),
       logger,
-      env,
-      { forceMigrate: forceMigrate === true },
-    );
-    const branches = new BranchEnvironments(environments, logger);
-    const consoleBuild = config.ui.enabled ? await readConsoleBuild(consoleDirectory) : undefined;
-    if (config.ui.enabled && consoleBuild === undefined) {
-      logger.warn(
-        { directory: consoleDirectory },
-        "the web console is not built (npm run build): not served",
-      );
-    }
+      consoleDirectory,
+      environments,
+      branches,
+      startStorage: async () => {
+        await environments.start();
+        await branches.refresh();
+      },
+      stopStorage: close,
+    });
+  }
+
+  /**
+   * Serves `environments` (this process's own, or a worker's replicas of the owner's): the request handler, the
+   * listeners, and `startStorage` between the two, so that the handler's metrics count the first builds.
+   */
+  static async serve(options: ServeOptions): Promise<PennantServer> {
+    const { config, logger, environments, branches } = options;
+    const consoleDirectory = options.consoleDirectory ?? DEFAULT_CONSOLE_DIRECTORY;
+    const { server } = config;
+    const started = await (async () => {
+      try {
+        const staticTokens = await readStaticTokens(config.authentication.methods.token);
+        const jwt = await jwtAuthenticatorFor(config.authentication.methods.jwt, logger);
+        const consoleBuild = config.ui.enabled ? await readConsoleBuild(consoleDirectory) : undefined;
+        if (config.ui.enabled && consoleBuild === undefined) {
+          logger.warn(
+            { directory: consoleDirectory },
+            "the web console is not built (npm run build): not served",
+          );
+        }
+        return { staticTokens, jwt, consoleBuild };
+      } catch (error) {
+        await options.stopStorage();
+        throw error;
+      }
+    })();
     const health = new HealthStatus(SERVICES.map((service) => service.typeName));
     const shutdown = new AbortController();
     const handler = createApiHandler({
@@ -90,11 +153,12 @@ export class PennantServer {
       health,
       environments,
       branches,
+      cluster: options.cluster,
       maxBatchSize: config.evaluation.maxBatchSize,
       limits: config.limits,
       metrics: config.metrics.enabled,
-      staticTokens,
-      jwt,
+      staticTokens: started.staticTokens,
+      jwt: started.jwt,
       authentication: config.authentication,
       build: {
         version: VERSION,
@@ -105,7 +169,7 @@ export class PennantServer {
         readOnly: Object.values(config.storage).every((storage) => storage.readOnly),
       },
       cors: config.cors,
-      console: consoleBuild,
+      console: started.consoleBuild,
       session: {
         secure: config.authentication.session.secure,
         lifetimeMs: config.authentication.session.tokenLifetime,
@@ -113,24 +177,22 @@ export class PennantServer {
       maxRequestBytes: server.maxRequestBytes,
       shutdownSignal: shutdown.signal,
     });
-    // After the handler, whose metrics count the first builds too.
-    await environments.start();
-    await branches.refresh();
-    const tls =
-      server.protocol === "https" && server.certFile !== undefined && server.certKey !== undefined
-        ? { cert: await readFile(server.certFile), key: await readFile(server.certKey) }
-        : undefined;
-    const limits: ConnectionLimits = {
-      headerTimeoutMs: config.limits.headerTimeout,
-      requestTimeoutMs: config.limits.requestTimeout,
-      idleTimeoutMs: config.limits.idleTimeout,
-      maxStreamsPerConnection: config.limits.maxStreamsPerConnection,
-      maxHalfOpenStreams: config.limits.maxHalfOpenStreams,
-      // One budget for both ports: a client's connections count together, whichever port they reach.
-      connections: createConnectionBudget(config.limits.maxConnectionsPerClient, logger),
-    };
     const listeners: Listener[] = [];
     try {
+      await options.startStorage();
+      const tls =
+        server.protocol === "https" && server.certFile !== undefined && server.certKey !== undefined
+          ? { cert: await readFile(server.certFile), key: await readFile(server.certKey) }
+          : undefined;
+      const limits: ConnectionLimits = {
+        headerTimeoutMs: config.limits.headerTimeout,
+        requestTimeoutMs: config.limits.requestTimeout,
+        idleTimeoutMs: config.limits.idleTimeout,
+        maxStreamsPerConnection: config.limits.maxStreamsPerConnection,
+        maxHalfOpenStreams: config.limits.maxHalfOpenStreams,
+        // One budget for both ports: a client's connections count together, whichever port they reach.
+        connections: createConnectionBudget(config.limits.maxConnectionsPerClient, logger),
+      };
       const httpPort = tls === undefined ? server.httpPort : server.httpsPort;
       listeners.push(await listenHttp({ host: server.host, port: httpPort, handler, logger, tls, limits }));
       const grpcLimits = {
@@ -151,26 +213,30 @@ export class PennantServer {
       );
     } catch (error) {
       await Promise.all(listeners.map((listener) => listener.close(0)));
-      await branches.close();
-      await closeEnvironments();
+      await options.stopStorage();
       throw error;
     }
     const [http, grpc] = listeners as [Listener, Listener];
-    logger.info(
-      {
-        version: VERSION,
-        protocol: server.protocol,
-        host: server.host,
-        httpPort: http.port,
-        grpcPort: grpc.port,
-      },
-      "pennant is serving",
+    if (options.cluster === undefined) {
+      logger.info(
+        {
+          version: VERSION,
+          protocol: server.protocol,
+          host: server.host,
+          httpPort: http.port,
+          grpcPort: grpc.port,
+        },
+        "pennant is serving",
+      );
+    }
+    return new PennantServer(
+      listeners,
+      health,
+      shutdown,
+      logger,
+      server.shutdownGracePeriod,
+      options.stopStorage,
     );
-    const stopStorage = async () => {
-      await branches.close();
-      await closeEnvironments();
-    };
-    return new PennantServer(listeners, health, shutdown, logger, server.shutdownGracePeriod, stopStorage);
   }
 
   /** The bound HTTP (or HTTPS) port. */

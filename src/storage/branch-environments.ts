@@ -37,13 +37,25 @@ function branchRef(base: string, name: string): string {
   return `flipt/${base}/${name}`;
 }
 
+/** Branch environments as the environments API uses them: served here, or by the process that owns storage. */
+export interface BranchService {
+  /** Creates branch environment `name` (a random one when empty) of environment `baseKey`. */
+  create(baseKey: string, name: string): Promise<Environment>;
+  /** Deletes branch environment `name` of `baseKey`, and its branch. */
+  delete(baseKey: string, name: string): Promise<void>;
+  /** The branch environments of `baseKey`, after a refresh. */
+  list(baseKey: string): Promise<Environment[]>;
+  /** Serves the branches made elsewhere, and drops those deleted elsewhere. */
+  refresh(): Promise<void>;
+}
+
 /**
  * Flipt's branch environments, on git storage: `BranchEnvironment` creates branch `flipt/<env>/<name>` from the
  * environment's head (pushed where there is a remote) and serves it as environment `<name>`, with the same
  * storage, directory and settings, until `DeleteBranchEnvironment` removes it. Branches that exist already
  * (made by another replica, or before a restart) are found by `refresh`, and ones deleted elsewhere dropped.
  */
-export class BranchEnvironments {
+export class BranchEnvironments implements BranchService {
   readonly #environments: Environments;
   readonly #logger: Logger;
   /** The branch environments being served: their environment and the source only they use. */

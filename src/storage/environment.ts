@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { ReadOnlyError, ValidationError, type ValidationIssue } from "../domain/errors.js";
+import { ReadOnlyError, ValidationError } from "../domain/errors.js";
 import type { Snapshot } from "../domain/snapshot.js";
 import type { CommitChange } from "../format/commit-message.js";
 import { loadedByFliptV2 } from "../format/discovery.js";
@@ -10,18 +10,11 @@ import {
   compileCommitTemplate,
   DEFAULT_COMMIT_TEMPLATE,
 } from "./commit-template.js";
-import type { FlagSource, PreparedWrite, RemoteStatus, SourceState } from "./flag-source.js";
+import type { FlagSource, LoadError, PreparedWrite, RemoteStatus, SourceState } from "./flag-source.js";
 import { type BuildOutcome, LiveSnapshot, type SnapshotSwap } from "./live-snapshot.js";
 import { repositoryCommitTemplate } from "./repository-commit-template.js";
 
-/** What went wrong with the last load of an environment. */
-export interface LoadError {
-  readonly message: string;
-  /** Every problem found, with file and line where known. */
-  readonly issues: readonly ValidationIssue[];
-  /** When the failed load happened (ISO 8601). */
-  readonly at: string;
-}
+export type { LoadError } from "./flag-source.js";
 
 /** A file the served state was built from, and the discovery rule that selected it. */
 export interface LoadedFile {
@@ -101,10 +94,12 @@ export class Environment {
   readonly #source: FlagSource;
   readonly #logger: Logger;
   readonly #live: LiveSnapshot;
-  readonly #listeners = new Set<(snapshot: Snapshot) => void>();
+  readonly #listeners = new Set<(snapshot: Snapshot, state: SourceState) => void>();
+  readonly #statusListeners = new Set<() => void>();
   readonly #buildListeners = new Set<(build: BuildOutcome) => void>();
   readonly #stop = new AbortController();
   #files: readonly LoadedFile[] = [];
+  #servedState: SourceState | undefined;
 
   constructor(options: EnvironmentOptions) {
     this.key = options.key;
@@ -164,6 +159,11 @@ export class Environment {
     return render({ environment, changes });
   }
 
+  /** The state the snapshot being served was built from; undefined while no load has succeeded. */
+  get servedState(): SourceState | undefined {
+    return this.#servedState;
+  }
+
   /** The snapshot to serve. Take it once per request. */
   get snapshot(): Snapshot {
     return this.#live.snapshot;
@@ -176,7 +176,7 @@ export class Environment {
    */
   snapshotFor(namespace: string | undefined, purpose: "evaluate" | "read"): Snapshot | Promise<Snapshot> {
     if (this.#source.servesFromMemory?.(namespace, purpose) ?? true) return this.#live.snapshot;
-    return this.#live.reload().then(() => this.#live.snapshot);
+    return this.#refreshed(namespace, purpose).then(() => this.#live.snapshot);
   }
 
   /** For a storage read through a cache: its counts and last error. */
@@ -190,20 +190,23 @@ export class Environment {
   }
 
   get status(): EnvironmentStatus {
+    const owner = this.#source.ownerStatus?.();
     const failure = this.#live.lastError;
     return {
       key: this.key,
       revision: this.#live.snapshot.revision,
       files: this.#files,
-      loadedAt: this.#live.loadedAt,
+      loadedAt: owner === undefined ? this.#live.loadedAt : owner.loadedAt,
       lastError:
-        failure === undefined
-          ? undefined
-          : {
-              message: failure.error.message,
-              issues: failure.error instanceof ValidationError ? failure.error.issues : [],
-              at: failure.at,
-            },
+        owner !== undefined
+          ? owner.lastError
+          : failure === undefined
+            ? undefined
+            : {
+                message: failure.error.message,
+                issues: failure.error instanceof ValidationError ? failure.error.issues : [],
+                at: failure.at,
+              },
     };
   }
 
@@ -213,12 +216,20 @@ export class Environment {
    * fixed.
    */
   async start(): Promise<void> {
-    await this.#source.watch(() => void this.reload(), this.#stop.signal);
-    await this.reload();
+    await this.#source.watch(() => void this.load(), this.#stop.signal);
+    await this.load();
   }
 
-  /** Re-reads the files and swaps in a new snapshot if they changed. Resolves when that is done. */
-  reload(): Promise<void> {
+  /**
+   * Re-reads the files and swaps in a new snapshot if they changed. Resolves when that is done. A replica asks
+   * the process that owns its storage to read it first.
+   */
+  async reload(): Promise<void> {
+    await this.#refreshed(undefined, undefined);
+  }
+
+  /** Reads the source as it is and swaps in a new snapshot if the state changed; for a replica, without asking. */
+  load(): Promise<void> {
     return this.#live.reload();
   }
 
@@ -250,7 +261,7 @@ export class Environment {
    */
   async sync(): Promise<void> {
     await this.#source.sync?.();
-    await this.reload();
+    await this.load();
   }
 
   /** How the storage follows its remote, when it has one. */
@@ -272,10 +283,16 @@ export class Environment {
     signal.addEventListener("abort", () => this.#buildListeners.delete(listener), { once: true });
   }
 
-  /** Calls `listener` with each new snapshot until `signal` aborts. */
-  subscribe(listener: (snapshot: Snapshot) => void, signal: AbortSignal): void {
+  /** Calls `listener` with each new snapshot, and the state it was built from, until `signal` aborts. */
+  subscribe(listener: (snapshot: Snapshot, state: SourceState) => void, signal: AbortSignal): void {
     this.#listeners.add(listener);
     signal.addEventListener("abort", () => this.#listeners.delete(listener), { once: true });
+  }
+
+  /** Calls `listener` after each new snapshot and each failed load (`status` then says what changed). */
+  watchStatus(listener: () => void, signal: AbortSignal): void {
+    this.#statusListeners.add(listener);
+    signal.addEventListener("abort", () => this.#statusListeners.delete(listener), { once: true });
   }
 
   async stop(): Promise<void> {
@@ -289,16 +306,24 @@ export class Environment {
       this.#logger.warn(segment, "skipping segment with malformed constraint");
     }
     this.#files = loadedFiles(state);
+    this.#servedState = state;
     let flags = 0;
     for (const namespace of snapshot.namespaces.values()) flags += namespace.flags.size;
     this.#logger.info(
       { revision: snapshot.revision, namespaces: snapshot.namespaces.size, flags, ms: Math.round(ms) },
       "flag state loaded",
     );
-    for (const listener of this.#listeners) listener(snapshot);
+    for (const listener of this.#listeners) listener(snapshot, state);
+    for (const listener of this.#statusListeners) listener();
     if (left !== undefined) {
       this.#logger.warn({ files: left }, "serving the flag state without the files that could not load");
     }
+  }
+
+  /** Has a replica's owner read its storage again (see `FlagSource.refresh`), then reads the source. */
+  async #refreshed(namespace: string | undefined, purpose: "evaluate" | "read" | undefined): Promise<void> {
+    await this.#source.refresh?.(namespace, purpose);
+    await this.#live.reload();
   }
 
   #failed(error: Error): void {
@@ -310,6 +335,7 @@ export class Environment {
       { err: error, source: this.#source.description },
       "flag state not loaded; serving the last good state",
     );
+    for (const listener of this.#statusListeners) listener();
   }
 }
 

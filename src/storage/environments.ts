@@ -4,6 +4,7 @@ import type { Environment } from "./environment.js";
 export class Environments {
   readonly default: Environment;
   readonly #byKey: Map<string, Environment>;
+  readonly #listeners = new Set<(change: "added" | "removed", environment: Environment) => void>();
 
   constructor(environments: readonly Environment[]) {
     this.#byKey = new Map(environments.map((environment) => [environment.key, environment]));
@@ -36,11 +37,24 @@ export class Environments {
   /** Adds an environment created at run time (a branch environment), started. */
   add(environment: Environment): void {
     this.#byKey.set(environment.key, environment);
+    for (const listener of this.#listeners) listener("added", environment);
   }
 
   /** Removes an environment added at run time. */
   remove(key: string): void {
+    const environment = this.#byKey.get(key);
+    if (environment === undefined) return;
     this.#byKey.delete(key);
+    for (const listener of this.#listeners) listener("removed", environment);
+  }
+
+  /** Calls `listener` after each environment added or removed at run time, until `signal` aborts. */
+  watch(
+    listener: (change: "added" | "removed", environment: Environment) => void,
+    signal: AbortSignal,
+  ): void {
+    this.#listeners.add(listener);
+    signal.addEventListener("abort", () => this.#listeners.delete(listener), { once: true });
   }
 
   async start(): Promise<void> {

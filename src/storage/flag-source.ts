@@ -1,6 +1,16 @@
 import type { ValidationIssue } from "../domain/errors.js";
 import type { FeaturesDocument, ParsedFile } from "../format/features-document.js";
 import type { CacheStatus } from "./cache/shared-cache.js";
+import type { ForwardedWrite } from "./change-request.js";
+
+/** What went wrong with the last load of an environment. */
+export interface LoadError {
+  readonly message: string;
+  /** Every problem found, with file and line where known. */
+  readonly issues: readonly ValidationIssue[];
+  /** When the failed load happened (ISO 8601). */
+  readonly at: string;
+}
 
 /**
  * One file of flag state: its path relative to the environment's directory, with `/` separators, and its bytes.
@@ -81,6 +91,16 @@ export interface FlagSource {
   cacheStatus?(): CacheStatus | undefined;
   /** For a database: the statements sent to it since it was opened. */
   queryCount?(): number;
+  /**
+   * For a replica of a storage another process owns (a worker, `server.workers`): has the owner read its storage
+   * again (for a request about `namespace` for `purpose`, as `servesFromMemory` would decide; without them, at
+   * once) and resolves when what it then serves is what this replica's `read` returns.
+   */
+  refresh?(namespace?: string, purpose?: "evaluate" | "read"): Promise<void>;
+  /** For a replica: runs a write in the process that owns the storage; resolves with the revision it made. */
+  forwardWrite?(write: ForwardedWrite): Promise<string>;
+  /** For a replica: when the owner last loaded the state, and its last failure, as the owner reports them. */
+  ownerStatus?(): { readonly loadedAt: string | undefined; readonly lastError: LoadError | undefined };
 }
 
 /** What `/meta/status` reports about a storage's remote. */

@@ -11,6 +11,7 @@ import type { FeaturesDocument } from "../format/features-document.js";
 import type { FeaturesLimits } from "../format/limits.js";
 import { namespaceFilePath } from "../format/namespace-file.js";
 import { featuresFileSyntax, parseFeatures } from "../format/parse-features.js";
+import type { ChangeRequest } from "./change-request.js";
 import type { Environment } from "./environment.js";
 import type { FileWrite, SourceFile } from "./flag-source.js";
 
@@ -53,10 +54,7 @@ function createContents(files: readonly SourceFile[]): Contents {
   };
 }
 
-/** A change, or "create this, and if it exists, update it" (for imports). */
-export type ChangeRequest =
-  | Change
-  | { readonly kind: "put"; readonly create: Change; readonly update: Change };
+export type { ChangeRequest } from "./change-request.js";
 
 /**
  * Runs management-API changes as ONE write on the environment's storage (one commit): each change edits its
@@ -68,6 +66,9 @@ export function writeChanges(
   changes: readonly ChangeRequest[],
   baseRevision: string,
 ): Promise<string> {
+  const forward = environment.source.forwardWrite;
+  if (forward !== undefined)
+    return forward.call(environment.source, { kind: "changes", changes, baseRevision });
   return environment.write({
     baseRevision,
     plan(state) {
@@ -107,6 +108,34 @@ export function writeChanges(
       };
     },
   });
+}
+
+/** Thrown by a plan to stop a write before any file is written, carrying the head the write was planned on. */
+class NothingToWrite extends Error {
+  constructor(readonly revision: string) {
+    super("nothing to write");
+  }
+}
+
+/**
+ * Takes a write through the storage's checks (read-only storage, a remote that follows tags, the base revision
+ * against the head) and stops it before anything is written; resolves with the head.
+ */
+export async function writeNothing(environment: Environment, baseRevision: string): Promise<string> {
+  const forward = environment.source.forwardWrite;
+  if (forward !== undefined) return forward.call(environment.source, { kind: "nothing", baseRevision });
+  try {
+    await environment.write({
+      baseRevision,
+      plan(state) {
+        throw new NothingToWrite(state.revision);
+      },
+    });
+  } catch (stopped) {
+    if (stopped instanceof NothingToWrite) return stopped.revision;
+    throw stopped;
+  }
+  throw new Error("the storage wrote a change that had nothing to write");
 }
 
 /**

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pennant/status/v1/status.proto.
  */
 export const file_pennant_status_v1_status: GenFile = /*@__PURE__*/
-  fileDesc("Ch5wZW5uYW50L3N0YXR1cy92MS9zdGF0dXMucHJvdG8SEXBlbm5hbnQuc3RhdHVzLnYxIhIKEEdldFN0YXR1c1JlcXVlc3QiTwoRR2V0U3RhdHVzUmVzcG9uc2USOgoMZW52aXJvbm1lbnRzGAEgAygLMiQucGVubmFudC5zdGF0dXMudjEuRW52aXJvbm1lbnRTdGF0dXMixQIKEUVudmlyb25tZW50U3RhdHVzEgsKA2tleRgBIAEoCRIPCgdkZWZhdWx0GAIgASgIEhAKCHJldmlzaW9uGAMgASgJEi0KCWxvYWRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoKbGFzdF9lcnJvchgFIAEoCzIcLnBlbm5hbnQuc3RhdHVzLnYxLkxvYWRFcnJvchIvCgZyZW1vdGUYBiABKAsyHy5wZW5uYW50LnN0YXR1cy52MS5SZW1vdGVTdGF0dXMSLAoFZmlsZXMYByADKAsyHS5wZW5uYW50LnN0YXR1cy52MS5Mb2FkZWRGaWxlEi0KBWNhY2hlGAggASgLMh4ucGVubmFudC5zdGF0dXMudjEuQ2FjaGVTdGF0dXMSEQoJcmVhZF9vbmx5GAkgASgIIqYBCgtDYWNoZVN0YXR1cxIPCgdiYWNrZW5kGAEgASgJEgwKBGhpdHMYAiABKAQSDgoGbWlzc2VzGAMgASgEEg4KBmVycm9ycxgEIAEoBBIPCgdlbnRyaWVzGAUgASgNEhIKCmxhc3RfZXJyb3IYBiABKAkSMwoPbGFzdF9lcnJvcl90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJMCgpMb2FkZWRGaWxlEgwKBHBhdGgYASABKAkSDAoEcnVsZRgCIAEoCRIQCghmbGlwdF92MhgDIAEoCBIQCghzZXR0aW5ncxgEIAEoCCKgAQoMUmVtb3RlU3RhdHVzEgsKA3VybBgBIAEoCRIzCg9sYXN0X2ZldGNoX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGxhc3RfZmV0Y2hfZXJyb3IYAyABKAkSFwoPcmVtb3RlX3JldmlzaW9uGAQgASgJEg4KBmJlaGluZBgFIAEoDRILCgNyZWYYBiABKAkidAoJTG9hZEVycm9yEg8KB21lc3NhZ2UYASABKAkSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoGaXNzdWVzGAMgAygLMhwucGVubmFudC5zdGF0dXMudjEuTG9hZElzc3VlIkYKCUxvYWRJc3N1ZRIMCgRmaWxlGAEgASgJEgwKBGxpbmUYAiABKA0SDAoEcGF0aBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJMoABCg1TdGF0dXNTZXJ2aWNlEm8KCUdldFN0YXR1cxIjLnBlbm5hbnQuc3RhdHVzLnYxLkdldFN0YXR1c1JlcXVlc3QaJC5wZW5uYW50LnN0YXR1cy52MS5HZXRTdGF0dXNSZXNwb25zZSIXkAIBgtPkkwIOEgwvbWV0YS9zdGF0dXNiBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_timestamp]);
+  fileDesc("Ch5wZW5uYW50L3N0YXR1cy92MS9zdGF0dXMucHJvdG8SEXBlbm5hbnQuc3RhdHVzLnYxIhIKEEdldFN0YXR1c1JlcXVlc3QigQEKEUdldFN0YXR1c1Jlc3BvbnNlEjoKDGVudmlyb25tZW50cxgBIAMoCzIkLnBlbm5hbnQuc3RhdHVzLnYxLkVudmlyb25tZW50U3RhdHVzEjAKB3dvcmtlcnMYAiADKAsyHy5wZW5uYW50LnN0YXR1cy52MS5Xb3JrZXJTdGF0dXMi0QEKDFdvcmtlclN0YXR1cxILCgNwaWQYASABKA0SLgoKc3RhcnRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASQQoJcmV2aXNpb25zGAMgAygLMi4ucGVubmFudC5zdGF0dXMudjEuV29ya2VyU3RhdHVzLlJldmlzaW9uc0VudHJ5Eg8KB2N1cnJlbnQYBCABKAgaMAoOUmV2aXNpb25zRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLFAgoRRW52aXJvbm1lbnRTdGF0dXMSCwoDa2V5GAEgASgJEg8KB2RlZmF1bHQYAiABKAgSEAoIcmV2aXNpb24YAyABKAkSLQoJbG9hZGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgpsYXN0X2Vycm9yGAUgASgLMhwucGVubmFudC5zdGF0dXMudjEuTG9hZEVycm9yEi8KBnJlbW90ZRgGIAEoCzIfLnBlbm5hbnQuc3RhdHVzLnYxLlJlbW90ZVN0YXR1cxIsCgVmaWxlcxgHIAMoCzIdLnBlbm5hbnQuc3RhdHVzLnYxLkxvYWRlZEZpbGUSLQoFY2FjaGUYCCABKAsyHi5wZW5uYW50LnN0YXR1cy52MS5DYWNoZVN0YXR1cxIRCglyZWFkX29ubHkYCSABKAgipgEKC0NhY2hlU3RhdHVzEg8KB2JhY2tlbmQYASABKAkSDAoEaGl0cxgCIAEoBBIOCgZtaXNzZXMYAyABKAQSDgoGZXJyb3JzGAQgASgEEg8KB2VudHJpZXMYBSABKA0SEgoKbGFzdF9lcnJvchgGIAEoCRIzCg9sYXN0X2Vycm9yX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkwKCkxvYWRlZEZpbGUSDAoEcGF0aBgBIAEoCRIMCgRydWxlGAIgASgJEhAKCGZsaXB0X3YyGAMgASgIEhAKCHNldHRpbmdzGAQgASgIIqABCgxSZW1vdGVTdGF0dXMSCwoDdXJsGAEgASgJEjMKD2xhc3RfZmV0Y2hfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQbGFzdF9mZXRjaF9lcnJvchgDIAEoCRIXCg9yZW1vdGVfcmV2aXNpb24YBCABKAkSDgoGYmVoaW5kGAUgASgNEgsKA3JlZhgGIAEoCSJ0CglMb2FkRXJyb3ISDwoHbWVzc2FnZRgBIAEoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgZpc3N1ZXMYAyADKAsyHC5wZW5uYW50LnN0YXR1cy52MS5Mb2FkSXNzdWUiRgoJTG9hZElzc3VlEgwKBGZpbGUYASABKAkSDAoEbGluZRgCIAEoDRIMCgRwYXRoGAMgASgJEg8KB21lc3NhZ2UYBCABKAkygAEKDVN0YXR1c1NlcnZpY2USbwoJR2V0U3RhdHVzEiMucGVubmFudC5zdGF0dXMudjEuR2V0U3RhdHVzUmVxdWVzdBokLnBlbm5hbnQuc3RhdHVzLnYxLkdldFN0YXR1c1Jlc3BvbnNlIheQAgGC0+STAg4SDC9tZXRhL3N0YXR1c2IGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp]);
 
 /**
  * Asks for the status of every environment.
@@ -44,6 +44,13 @@ export type GetStatusResponse = Message<"pennant.status.v1.GetStatusResponse"> &
    * @generated from field: repeated pennant.status.v1.EnvironmentStatus environments = 1;
    */
   environments: EnvironmentStatus[];
+
+  /**
+   * With server.workers above 1: the processes serving requests, in start order; empty for a single process.
+   *
+   * @generated from field: repeated pennant.status.v1.WorkerStatus workers = 2;
+   */
+  workers: WorkerStatus[];
 };
 
 /**
@@ -52,6 +59,48 @@ export type GetStatusResponse = Message<"pennant.status.v1.GetStatusResponse"> &
  */
 export const GetStatusResponseSchema: GenMessage<GetStatusResponse> = /*@__PURE__*/
   messageDesc(file_pennant_status_v1_status, 1);
+
+/**
+ * One worker process (server.workers) and what it serves.
+ *
+ * @generated from message pennant.status.v1.WorkerStatus
+ */
+export type WorkerStatus = Message<"pennant.status.v1.WorkerStatus"> & {
+  /**
+   * Its process id.
+   *
+   * @generated from field: uint32 pid = 1;
+   */
+  pid: number;
+
+  /**
+   * When it started serving.
+   *
+   * @generated from field: google.protobuf.Timestamp started_at = 2;
+   */
+  startedAt?: Timestamp | undefined;
+
+  /**
+   * The revision it serves of each environment, by environment key.
+   *
+   * @generated from field: map<string, string> revisions = 3;
+   */
+  revisions: { [key: string]: string };
+
+  /**
+   * Whether it serves everything the owning process has loaded (false while a change is on its way to it).
+   *
+   * @generated from field: bool current = 4;
+   */
+  current: boolean;
+};
+
+/**
+ * Describes the message pennant.status.v1.WorkerStatus.
+ * Use `create(WorkerStatusSchema)` to create a new message.
+ */
+export const WorkerStatusSchema: GenMessage<WorkerStatus> = /*@__PURE__*/
+  messageDesc(file_pennant_status_v1_status, 2);
 
 /**
  * What one environment serves.
@@ -128,7 +177,7 @@ export type EnvironmentStatus = Message<"pennant.status.v1.EnvironmentStatus"> &
  * Use `create(EnvironmentStatusSchema)` to create a new message.
  */
 export const EnvironmentStatusSchema: GenMessage<EnvironmentStatus> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 2);
+  messageDesc(file_pennant_status_v1_status, 3);
 
 /**
  * The cache in front of an environment's storage.
@@ -191,7 +240,7 @@ export type CacheStatus = Message<"pennant.status.v1.CacheStatus"> & {
  * Use `create(CacheStatusSchema)` to create a new message.
  */
 export const CacheStatusSchema: GenMessage<CacheStatus> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 3);
+  messageDesc(file_pennant_status_v1_status, 4);
 
 /**
  * A file the served state was built from.
@@ -233,7 +282,7 @@ export type LoadedFile = Message<"pennant.status.v1.LoadedFile"> & {
  * Use `create(LoadedFileSchema)` to create a new message.
  */
 export const LoadedFileSchema: GenMessage<LoadedFile> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 4);
+  messageDesc(file_pennant_status_v1_status, 5);
 
 /**
  * How an environment's storage follows its git remote.
@@ -289,7 +338,7 @@ export type RemoteStatus = Message<"pennant.status.v1.RemoteStatus"> & {
  * Use `create(RemoteStatusSchema)` to create a new message.
  */
 export const RemoteStatusSchema: GenMessage<RemoteStatus> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 5);
+  messageDesc(file_pennant_status_v1_status, 6);
 
 /**
  * Why a load failed. The environment keeps serving its last good state.
@@ -324,7 +373,7 @@ export type LoadError = Message<"pennant.status.v1.LoadError"> & {
  * Use `create(LoadErrorSchema)` to create a new message.
  */
 export const LoadErrorSchema: GenMessage<LoadError> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 6);
+  messageDesc(file_pennant_status_v1_status, 7);
 
 /**
  * One problem in the flag files.
@@ -366,7 +415,7 @@ export type LoadIssue = Message<"pennant.status.v1.LoadIssue"> & {
  * Use `create(LoadIssueSchema)` to create a new message.
  */
 export const LoadIssueSchema: GenMessage<LoadIssue> = /*@__PURE__*/
-  messageDesc(file_pennant_status_v1_status, 7);
+  messageDesc(file_pennant_status_v1_status, 8);
 
 /**
  * Reports what each environment is serving and whether its last load failed.
