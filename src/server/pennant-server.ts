@@ -66,6 +66,9 @@ export async function openStorage(
   return { environments, branches, close };
 }
 
+/** The response header a worker process (`server.workers`) adds: its process id. */
+export const WORKER_HEADER = "pennant-worker";
+
 /** Time kept back from the shutdown grace period for closing listeners after in-flight requests are cut. */
 const SHUTDOWN_MARGIN_MS = 500;
 
@@ -148,7 +151,7 @@ export class PennantServer {
     })();
     const health = new HealthStatus(SERVICES.map((service) => service.typeName));
     const shutdown = new AbortController();
-    const handler = createApiHandler({
+    const api = createApiHandler({
       logger,
       health,
       environments,
@@ -177,6 +180,15 @@ export class PennantServer {
       maxRequestBytes: server.maxRequestBytes,
       shutdownSignal: shutdown.signal,
     });
+    // A worker names itself on every answer, so that an operator (or a test) can tell which process served one.
+    const worker = String(process.pid);
+    const handler: typeof api =
+      options.cluster === undefined
+        ? api
+        : (request, response) => {
+            response.setHeader(WORKER_HEADER, worker);
+            return api(request, response);
+          };
     const listeners: Listener[] = [];
     try {
       await options.startStorage();

@@ -224,8 +224,8 @@ export class Environment {
    * Re-reads the files and swaps in a new snapshot if they changed. Resolves when that is done. A replica asks
    * the process that owns its storage to read it first.
    */
-  async reload(): Promise<void> {
-    await this.#refreshed(undefined, undefined);
+  reload(): Promise<void> {
+    return this.#source.refresh === undefined ? this.#live.reload() : this.#refreshed(undefined, undefined);
   }
 
   /** Reads the source as it is and swaps in a new snapshot if the state changed; for a replica, without asking. */

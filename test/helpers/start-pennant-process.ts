@@ -69,8 +69,12 @@ export interface StartPennantOptions {
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 const TSX = import.meta.resolve("tsx");
 
-/** What `startPennantProcess` sets unless `serverDefaults` is false: loopback, ports 0, JSON logs at info. */
+/**
+ * What `startPennantProcess` sets unless `serverDefaults` is false: loopback, ports 0, JSON logs at info, and one
+ * process (`server.workers: 1`; test/integration/workers.test.ts covers several).
+ */
 const SERVER_DEFAULTS: Readonly<Record<string, string>> = {
+  FLIPT_SERVER_WORKERS: "1",
   FLIPT_SERVER_HOST: "127.0.0.1",
   FLIPT_SERVER_HTTP_PORT: "0",
   FLIPT_SERVER_GRPC_PORT: "0",
