@@ -29,6 +29,32 @@ describe("evaluateBoolean", () => {
     assert.equal(at(-1), false);
   });
 
+  it("answers 100 % and above for every entity and 0 % and below (or NaN) for none, as the bucket would", () => {
+    const entities = Array.from({ length: 300 }, (_, index) => `entity-${index}`);
+    for (const percentage of [
+      100,
+      100.5,
+      1e9,
+      Number.POSITIVE_INFINITY,
+      0,
+      -0,
+      -1,
+      Number.NaN,
+      99.99,
+      0.5,
+      1,
+    ]) {
+      const thresholds = flag([{ rank: 1, kind: "threshold", percentage, value: true }]);
+      for (const entityId of entities) {
+        const result = evaluateBoolean(thresholds, { ...input, entityId });
+        assert.ok(result.ok);
+        const expected = booleanBucket(entityId, "test-flag") < Math.fround(percentage);
+        assert.equal(result.value.enabled, expected, `${percentage} % for ${entityId}`);
+        assert.equal(result.value.reason, expected ? "MATCH_EVALUATION_REASON" : "DEFAULT_EVALUATION_REASON");
+      }
+    }
+  });
+
   it("skips rollouts that are neither threshold nor segment", () => {
     const result = evaluateBoolean(
       flag(

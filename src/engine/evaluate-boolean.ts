@@ -9,7 +9,7 @@ import {
   UNKNOWN_CONSTRAINT_TYPE,
 } from "./evaluation-result.js";
 import type { ExplainTracer } from "./explain-tracer.js";
-import { segmentSetMatches, UNKNOWN_TYPE } from "./match-segments.js";
+import { setKeys, UNKNOWN_KEYS } from "./match-segments.js";
 import { entityCrc32, newSubject, type Subject } from "./subject.js";
 
 /**
@@ -64,8 +64,12 @@ export function decideBoolean(
   for (let index = 0; index < rollouts.length; index++) {
     const rollout = rollouts[index] as EvalRollout;
     if (rollout.kind === "threshold") {
-      if (bucket < 0) bucket = bucketOf(booleanChecksum(flag, flagKey, subject), BOOLEAN_BUCKETS);
-      const matched = bucket < Math.fround(rollout.percentage);
+      const percentage = Math.fround(rollout.percentage);
+      // A bucket is 0..99: 100 % or more takes every one and 0 % (or NaN) none, so no checksum is needed then
+      // unless an explanation asks for the bucket.
+      const decided = tracer === undefined && !(percentage > 0 && percentage < BOOLEAN_BUCKETS);
+      if (bucket < 0 && !decided) bucket = bucketOf(booleanChecksum(flag, flagKey, subject), BOOLEAN_BUCKETS);
+      const matched = decided ? percentage >= BOOLEAN_BUCKETS : bucket < percentage;
       tracer?.rollout(rollout, matched, bucket);
       if (matched) {
         out.enabled = rollout.value;
@@ -74,8 +78,8 @@ export function decideBoolean(
         return true;
       }
     } else if (rollout.kind === "segment") {
-      const segmentKeys = segmentSetMatches(rollout.segments, subject, tracer);
-      if (segmentKeys === UNKNOWN_TYPE) {
+      const segmentKeys = setKeys(rollout.segments, subject, tracer);
+      if (segmentKeys === UNKNOWN_KEYS) {
         tracer?.rollout(rollout, false, -1);
         tracer?.error(UNKNOWN_CONSTRAINT_TYPE);
         return false;

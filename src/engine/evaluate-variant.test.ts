@@ -51,6 +51,27 @@ describe("evaluateVariant", () => {
     });
   });
 
+  it("serves a rule's only valid distribution to every entity, as its bucket bounds would", () => {
+    const only = flag([
+      rule(
+        1,
+        [always],
+        [
+          { variantKey: "none", rollout: 0, attachment: "null" },
+          { variantKey: "a", rollout: 3, attachment: "null" },
+        ],
+      ),
+    ]);
+    for (let index = 0; index < 300; index++) {
+      const entityId = `entity-${index}`;
+      assert.ok(variantBucket("foo", entityId) < 1000);
+      const result = evaluateVariant(only, { ...input, entityId });
+      assert.ok(result.ok);
+      assert.equal(result.value.variantKey, "a");
+      assert.equal(result.value.reason, "MATCH_EVALUATION_REASON");
+    }
+  });
+
   it("lists matched segment keys in the rule's order", () => {
     const z: EvalSegment = { ...always, key: "z" };
     const a: EvalSegment = { ...always, key: "a" };

@@ -10,7 +10,7 @@ import {
   type VariantEvaluation,
 } from "./evaluation-result.js";
 import type { ExplainTracer } from "./explain-tracer.js";
-import { segmentSetMatches, UNKNOWN_TYPE } from "./match-segments.js";
+import { setKeys, UNKNOWN_KEYS } from "./match-segments.js";
 import { entityBytes, newSubject, type Subject } from "./subject.js";
 
 /**
@@ -67,8 +67,8 @@ export function decideVariant(
   const rules = flag.rules;
   for (let index = 0; index < rules.length; index++) {
     const rule = rules[index] as EvalRule;
-    const segmentKeys = segmentSetMatches(rule.segments, subject, tracer);
-    if (segmentKeys === UNKNOWN_TYPE) {
+    const segmentKeys = setKeys(rule.segments, subject, tracer);
+    if (segmentKeys === UNKNOWN_KEYS) {
       tracer?.rule(rule, false, -1, -1);
       tracer?.error(UNKNOWN_CONSTRAINT_TYPE);
       return false;
@@ -82,8 +82,10 @@ export function decideVariant(
       fallback(flag, "MATCH_EVALUATION_REASON", true, segmentKeys, out);
       return true;
     }
-    const bucket = bucketOf(variantChecksum(flag, subject), VARIANT_BUCKETS);
-    const chosen = findBucket(rule.bucketBounds, bucket);
+    // One distribution takes every bucket (its bound is 1000): no checksum is needed unless an explanation asks.
+    const single = rule.validDistributions.length === 1 && tracer === undefined;
+    const bucket = single ? 0 : bucketOf(variantChecksum(flag, subject), VARIANT_BUCKETS);
+    const chosen = single ? 0 : findBucket(rule.bucketBounds, bucket);
     tracer?.rule(rule, true, bucket, chosen);
     const distribution = rule.validDistributions[chosen];
     if (distribution === undefined) {

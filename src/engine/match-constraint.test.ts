@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import type { EvalConstraint } from "../domain/evaluation-model.js";
 import type { ComparisonType } from "../domain/flag-state.js";
-import { matchConstraint } from "./match-constraint.js";
+import { constraintOutcome, matchConstraint, Outcome, outcomeOf } from "./match-constraint.js";
 import { prepareConstraint } from "./prepare-constraint.js";
 
 interface ConstraintVector {
@@ -53,6 +53,27 @@ describe("matchConstraint: §11.4 constraint vectors", () => {
       assert.equal(outcome, expected);
     });
   }
+});
+
+describe("constraintOutcome", () => {
+  it("is matchConstraint's answer as an Outcome, on every vector", () => {
+    const readable = { [Outcome.NO_MATCH]: false, [Outcome.MATCH]: true, [Outcome.INVALID]: "invalid" };
+    for (const vector of vectors) {
+      if (vector.segment_dropped_at_load) continue;
+      const constraint = prepared(`${vector.type}_COMPARISON_TYPE`, vector.operator, vector.value);
+      const compared = vector.type === "ENTITY_ID" ? vector.entity_id : (vector.context_value ?? "");
+      const outcome = constraintOutcome(constraint, compared);
+      assert.equal(
+        readable[outcome as keyof typeof readable],
+        matchConstraint(constraint, compared),
+        vector.id,
+      );
+      assert.equal(outcomeOf(outcome), matchConstraint(constraint, compared), vector.id);
+    }
+    const unknown = prepared("UNKNOWN_COMPARISON_TYPE", "eq", "x");
+    assert.equal(constraintOutcome(unknown, "x"), Outcome.UNKNOWN_TYPE);
+    assert.equal(outcomeOf(Outcome.UNKNOWN_TYPE), "unknown-type");
+  });
 });
 
 describe("matchConstraint: details", () => {

@@ -14,47 +14,84 @@ export type ConstraintOutcome = boolean | "invalid" | "unknown-type";
 
 /**
  * Evaluates one prepared constraint against the value it compares (the context value, "" when missing, or
- * the entity id for ENTITY_ID constraints), per comparison type and operator exactly as Flipt v2 does: one
- * switch over the constraint's code (see `ConstraintCode`).
+ * the entity id for ENTITY_ID constraints), per comparison type and operator exactly as Flipt v2 does (see
+ * `constraintOutcome`, which the engine calls: this is the same answer in readable form).
+ */
+export function matchConstraint(constraint: EvalConstraint, value: string): ConstraintOutcome {
+  return outcomeOf(constraintOutcome(constraint, value));
+}
+
+/** `constraintOutcome`'s answers: small integers, so that the engine's tests of them are integer compares. */
+export const Outcome = {
+  NO_MATCH: 0,
+  MATCH: 1,
+  /** The value (or an unprepared constraint value) does not parse as the type needs: a non-match in Flipt. */
+  INVALID: 2,
+  /** An unsupported comparison type: an evaluation error. */
+  UNKNOWN_TYPE: 3,
+} as const;
+
+/** A `constraintOutcome` answer as a `ConstraintOutcome`. */
+export function outcomeOf(outcome: number): ConstraintOutcome {
+  return outcome === Outcome.MATCH
+    ? true
+    : outcome === Outcome.NO_MATCH
+      ? false
+      : outcome === Outcome.INVALID
+        ? "invalid"
+        : "unknown-type";
+}
+
+const NO = Outcome.NO_MATCH;
+const YES = Outcome.MATCH;
+const INVALID = Outcome.INVALID;
+
+/** 1 for true, 0 for false. */
+function bit(value: boolean): number {
+  return value ? YES : NO;
+}
+
+/**
+ * `matchConstraint` as an `Outcome`: one switch over the constraint's code (see `ConstraintCode`).
  *
  * Per type, Flipt checks in this order: `empty`/`notempty` (STRING) or `present`/`notpresent` (other types) on
  * the trimmed value; then an empty value matches nothing; then the value must parse as the type (else
- * "invalid"); then the operator compares.
+ * INVALID); then the operator compares.
  */
-export function matchConstraint(constraint: EvalConstraint, value: string): ConstraintOutcome {
+export function constraintOutcome(constraint: EvalConstraint, value: string): number {
   switch (constraint.code) {
     case C.STRING_EMPTY:
-      return isBlank(value);
+      return bit(isBlank(value));
     case C.STRING_NOT_EMPTY:
-      return !isBlank(value);
+      return bit(!isBlank(value));
     // A missing (or empty) value satisfies no other operator, negative ones included.
     case C.STRING_EQ:
-      return value !== "" && value === constraint.value;
+      return bit(value !== "" && value === constraint.value);
     case C.STRING_NEQ:
-      return value !== "" && value !== constraint.value;
+      return bit(value !== "" && value !== constraint.value);
     case C.STRING_PREFIX:
-      return value !== "" && goTrimSpace(value).startsWith(constraint.value);
+      return bit(value !== "" && goTrimSpace(value).startsWith(constraint.value));
     case C.STRING_SUFFIX:
-      return value !== "" && goTrimSpace(value).endsWith(constraint.value);
+      return bit(value !== "" && goTrimSpace(value).endsWith(constraint.value));
     case C.STRING_CONTAINS:
-      return value !== "" && value.includes(constraint.value);
+      return bit(value !== "" && value.includes(constraint.value));
     case C.STRING_NOT_CONTAINS:
-      return value !== "" && !value.includes(constraint.value);
+      return bit(value !== "" && !value.includes(constraint.value));
     case C.STRING_IS_ONE_OF:
-      return value !== "" && stringSet(constraint).has(value);
+      return bit(value !== "" && stringSet(constraint).has(value));
     case C.STRING_IS_NOT_ONE_OF:
-      return value !== "" && !stringSet(constraint).has(value);
+      return bit(value !== "" && !stringSet(constraint).has(value));
     case C.STRING_OTHER:
-      return false;
+      return NO;
 
     case C.NUMBER_PRESENT:
     case C.BOOLEAN_PRESENT:
     case C.DATETIME_PRESENT:
-      return !isBlank(value);
+      return bit(!isBlank(value));
     case C.NUMBER_NOT_PRESENT:
     case C.BOOLEAN_NOT_PRESENT:
     case C.DATETIME_NOT_PRESENT:
-      return isBlank(value);
+      return bit(isBlank(value));
     case C.NUMBER_EQ:
     case C.NUMBER_NEQ:
     case C.NUMBER_LT:
@@ -64,39 +101,39 @@ export function matchConstraint(constraint: EvalConstraint, value: string): Cons
       return compareNumber(constraint, value);
     case C.NUMBER_IS_ONE_OF:
     case C.NUMBER_IS_NOT_ONE_OF: {
-      if (value === "") return false;
+      if (value === "") return NO;
       const number = parseGoFloat(value);
-      if (number === undefined) return "invalid";
-      return numberSet(constraint).has(number) === (constraint.code === C.NUMBER_IS_ONE_OF);
+      if (number === undefined) return INVALID;
+      return bit(numberSet(constraint).has(number) === (constraint.code === C.NUMBER_IS_ONE_OF));
     }
     // An empty constraint value is not prepared at load; Flipt then fails to parse it here.
     case C.NUMBER_UNPREPARED:
     case C.DATETIME_UNPREPARED:
-      return value === "" ? false : "invalid";
+      return value === "" ? NO : INVALID;
     case C.NUMBER_OTHER:
-      return value === "" ? false : parseGoFloat(value) === undefined ? "invalid" : false;
+      return value === "" ? NO : parseGoFloat(value) === undefined ? INVALID : NO;
 
     case C.BOOLEAN_TRUE:
     case C.BOOLEAN_FALSE: {
-      if (value === "") return false;
+      if (value === "") return NO;
       const bool = parseGoBool(value);
-      if (bool === undefined) return "invalid";
-      return bool === (constraint.code === C.BOOLEAN_TRUE);
+      if (bool === undefined) return INVALID;
+      return bit(bool === (constraint.code === C.BOOLEAN_TRUE));
     }
     case C.BOOLEAN_OTHER:
-      return value === "" ? false : parseGoBool(value) === undefined ? "invalid" : false;
+      return value === "" ? NO : parseGoBool(value) === undefined ? INVALID : NO;
 
     case C.DATETIME_COMPARE: {
-      if (value === "") return false;
+      if (value === "") return NO;
       const instant = parseGoTime(value);
-      if (instant === undefined) return "invalid";
-      return compare(constraint.operator, instant, (constraint.prepared as DatetimeValue).nanos);
+      if (instant === undefined) return INVALID;
+      return bit(compare(constraint.operator, instant, (constraint.prepared as DatetimeValue).nanos));
     }
     case C.DATETIME_OTHER:
-      return value === "" ? false : parseGoTime(value) === undefined ? "invalid" : false;
+      return value === "" ? NO : parseGoTime(value) === undefined ? INVALID : NO;
 
     default:
-      return "unknown-type";
+      return Outcome.UNKNOWN_TYPE;
   }
 }
 
@@ -119,24 +156,24 @@ function numberSet(constraint: EvalConstraint): ReadonlySet<number> {
 }
 
 /** `eq`..`gte` of a NUMBER constraint whose value was prepared, with IEEE semantics (NaN is only ever `neq`). */
-function compareNumber(constraint: EvalConstraint, value: string): ConstraintOutcome {
-  if (value === "") return false;
+function compareNumber(constraint: EvalConstraint, value: string): number {
+  if (value === "") return NO;
   const number = parseGoFloat(value);
-  if (number === undefined) return "invalid";
+  if (number === undefined) return INVALID;
   const expected = (constraint.prepared as Extract<PreparedValue, { kind: "number" }>).value;
   switch (constraint.code) {
     case C.NUMBER_EQ:
-      return number === expected;
+      return bit(number === expected);
     case C.NUMBER_NEQ:
-      return number !== expected;
+      return bit(number !== expected);
     case C.NUMBER_LT:
-      return number < expected;
+      return bit(number < expected);
     case C.NUMBER_LTE:
-      return number <= expected;
+      return bit(number <= expected);
     case C.NUMBER_GT:
-      return number > expected;
+      return bit(number > expected);
     default:
-      return number >= expected;
+      return bit(number >= expected);
   }
 }
 

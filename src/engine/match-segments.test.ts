@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { evalConstraint, evalSegment, segmentSet } from "../../test/helpers/eval-model.js";
 import type { EvaluationInput } from "./evaluation-result.js";
-import { matchSegment, matchSegments, UNKNOWN_TYPE } from "./match-segments.js";
+import { matchSegment, matchSegments, setKeys, UNKNOWN_KEYS, UNKNOWN_TYPE } from "./match-segments.js";
+import { newSubject } from "./subject.js";
 
 const constraint = evalConstraint;
 
@@ -107,5 +108,14 @@ describe("matchSegments", () => {
       matchSegments(segmentSet("OR_SEGMENT_OPERATOR", [bar, broken]), input({ foo: "bar" })),
       UNKNOWN_TYPE,
     );
+  });
+
+  it("answers the engine's form, setKeys, with the UNKNOWN_KEYS sentinel for an unknown type", () => {
+    const broken = segment("broken", true, unknown);
+    const subject = () => newSubject("entity", { foo: "bar" }, false);
+    assert.equal(setKeys(segmentSet("OR_SEGMENT_OPERATOR", [bar, broken]), subject()), UNKNOWN_KEYS);
+    assert.equal(setKeys(segmentSet("OR_SEGMENT_OPERATOR", [broken]), subject()), UNKNOWN_KEYS);
+    assert.deepEqual(setKeys(segmentSet("OR_SEGMENT_OPERATOR", [bar]), subject()), ["bar"]);
+    assert.equal(setKeys(segmentSet("AND_SEGMENT_OPERATOR", [bar, admin]), subject()), null);
   });
 });

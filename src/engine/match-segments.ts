@@ -1,11 +1,18 @@
 import type { EvalConstraint, EvalSegment, EvalSegmentSet } from "../domain/evaluation-model.js";
 import type { EvaluationInput } from "./evaluation-result.js";
 import type { ExplainTracer } from "./explain-tracer.js";
-import { matchConstraint } from "./match-constraint.js";
+import { constraintOutcome, Outcome, outcomeOf } from "./match-constraint.js";
 import { NO_STAMP, newSubject, type Subject } from "./subject.js";
 
 /** Returned when an unsupported comparison type was reached: the whole evaluation fails. */
 export const UNKNOWN_TYPE = "unknown-type";
+
+/**
+ * What `setKeys` returns when an unsupported comparison type was reached (`UNKNOWN_TYPE` of the readable
+ * functions). An array like the answers it stands beside, so that the engine's tests of an answer compare objects
+ * only; never an answer itself.
+ */
+export const UNKNOWN_KEYS: readonly string[] = Object.freeze(["unknown-type"]);
 
 /**
  * Whether one segment matches. Constraints run in order: ALL stops at the first non-match, ANY at the
@@ -17,7 +24,7 @@ export function matchSegment(
   input: EvaluationInput,
   tracer?: ExplainTracer,
 ): boolean | typeof UNKNOWN_TYPE {
-  return segmentMatches(segment, newSubject(input.entityId, input.context, false), tracer);
+  return readable(evaluateSegment(segment, newSubject(input.entityId, input.context, false), tracer));
 }
 
 /**
@@ -32,7 +39,8 @@ export function matchSegments(
   input: EvaluationInput,
   tracer?: ExplainTracer,
 ): readonly string[] | null | typeof UNKNOWN_TYPE {
-  return segmentSetMatches(set, newSubject(input.entityId, input.context, false), tracer);
+  const keys = setKeys(set, newSubject(input.entityId, input.context, false), tracer);
+  return keys === UNKNOWN_KEYS ? UNKNOWN_TYPE : keys;
 }
 
 /** `matchSegment` for a Subject, remembering the answer under its stamp. */
@@ -41,46 +49,7 @@ export function segmentMatches(
   subject: Subject,
   tracer?: ExplainTracer,
 ): boolean | typeof UNKNOWN_TYPE {
-  const memo = segment.memo;
-  if (memo !== undefined && memo.stamp === subject.stamp) {
-    return memo.matched;
-  }
-  return evaluateSegment(segment, subject, tracer);
-}
-
-/** The segment's constraints against the Subject (its memo not consulted), the answer remembered. */
-function evaluateSegment(
-  segment: EvalSegment,
-  subject: Subject,
-  tracer?: ExplainTracer,
-): boolean | typeof UNKNOWN_TYPE {
-  const memo = segment.memo;
-  const stamp = subject.stamp;
-  const constraints = segment.constraints;
-  const matchAll = segment.matchAll;
-  let matched = matchAll || constraints.length === 0;
-  for (let index = 0; index < constraints.length; index++) {
-    const constraint = constraints[index] as EvalConstraint;
-    const value =
-      constraint.type === "ENTITY_ID_COMPARISON_TYPE"
-        ? subject.entityId
-        : contextValue(subject.context, constraint.property);
-    const outcome = matchConstraint(constraint, value);
-    tracer?.constraint(constraint, value, outcome);
-    if (outcome === UNKNOWN_TYPE) {
-      return UNKNOWN_TYPE;
-    }
-    if (matchAll !== (outcome === true)) {
-      // ALL and a non-match, or ANY and a match: the answer is known.
-      matched = !matchAll;
-      break;
-    }
-  }
-  if (memo !== undefined && stamp !== NO_STAMP) {
-    memo.stamp = stamp;
-    memo.matched = matched;
-  }
-  return matched;
+  return readable(segmentOutcome(segment, subject, tracer));
 }
 
 /** `matchSegments` for a Subject, segments remembering their answers under its stamp. */
@@ -89,42 +58,104 @@ export function segmentSetMatches(
   subject: Subject,
   tracer?: ExplainTracer,
 ): readonly string[] | null | typeof UNKNOWN_TYPE {
-  // A compiled set of one segment (the usual set) whose answer another flag for the same Subject already found
-  // (a batch). Kept this small so that it is inlined where rules and rollouts are evaluated.
+  const keys = setKeys(set, subject, tracer);
+  return keys === UNKNOWN_KEYS ? UNKNOWN_TYPE : keys;
+}
+
+/** An `Outcome` of a segment as `matchSegment` answers it. */
+function readable(outcome: number): boolean | typeof UNKNOWN_TYPE {
+  return outcome === Outcome.UNKNOWN_TYPE ? UNKNOWN_TYPE : outcome === Outcome.MATCH;
+}
+
+/**
+ * The engine's form of `segmentSetMatches`: the matched keys, null when the set does not match, or `UNKNOWN_KEYS`.
+ * Every answer is an array or null, so that a caller's test of it is a comparison of objects.
+ */
+export function setKeys(
+  set: EvalSegmentSet,
+  subject: Subject,
+  tracer?: ExplainTracer,
+): readonly string[] | null {
+  // A compiled set of one segment (the usual set): its answer may be remembered for this Subject (a batch's earlier
+  // flag), else its constraints decide. Kept this small so that it is inlined where rules and rollouts are evaluated.
   const memo = set.memo;
-  if (memo !== undefined && memo.stamp === subject.stamp) {
-    return memo.matched ? set.keys : null;
+  if (memo !== undefined) {
+    if (memo.stamp === subject.stamp) return memo.matched ? set.keys : null;
+    return singleSet(set, subject, tracer);
   }
   return matchSet(set, subject, tracer);
 }
 
-function matchSet(
-  set: EvalSegmentSet,
-  subject: Subject,
-  tracer?: ExplainTracer,
-): readonly string[] | null | typeof UNKNOWN_TYPE {
-  const segments = set.segments;
-  if (set.memo !== undefined) {
-    // One segment, not remembered: no bookkeeping of which segments matched.
-    const segment = segments[0] as EvalSegment;
-    const outcome = evaluateSegment(segment, subject, tracer);
-    tracer?.segment(segment, outcome);
-    if (outcome === UNKNOWN_TYPE) {
-      return UNKNOWN_TYPE;
-    }
-    return outcome ? set.keys : null;
+/** A set of one segment whose answer is not remembered: no bookkeeping of which segments matched. */
+function singleSet(set: EvalSegmentSet, subject: Subject, tracer?: ExplainTracer): readonly string[] | null {
+  const segment = set.segments[0] as EvalSegment;
+  const outcome = evaluateSegment(segment, subject, tracer);
+  tracer?.segment(segment, readable(outcome));
+  return outcome === Outcome.MATCH ? set.keys : outcome === Outcome.NO_MATCH ? null : UNKNOWN_KEYS;
+}
+
+/** `segmentMatches` as an `Outcome` (MATCH, NO_MATCH or UNKNOWN_TYPE). */
+function segmentOutcome(segment: EvalSegment, subject: Subject, tracer?: ExplainTracer): number {
+  const memo = segment.memo;
+  if (memo !== undefined && memo.stamp === subject.stamp) {
+    return memo.matched ? Outcome.MATCH : Outcome.NO_MATCH;
   }
+  return evaluateSegment(segment, subject, tracer);
+}
+
+/**
+ * The segment's constraints against the Subject (its memo not consulted), the answer remembered: MATCH, NO_MATCH
+ * or UNKNOWN_TYPE.
+ */
+function evaluateSegment(segment: EvalSegment, subject: Subject, tracer?: ExplainTracer): number {
+  const constraints = segment.constraints;
+  const matchAll = segment.matchAll;
+  const context = subject.context;
+  // ALL stops at the first constraint that does not match, ANY at the first that does: the answer is then the
+  // opposite of what an exhausted list answers (ALL: match; ANY: a match only when there is nothing to compare).
+  const stopAt = matchAll ? Outcome.NO_MATCH : Outcome.MATCH;
+  let matched = matchAll || constraints.length === 0;
+  for (let index = 0; index < constraints.length; index++) {
+    const constraint = constraints[index] as EvalConstraint;
+    const value =
+      constraint.type === "ENTITY_ID_COMPARISON_TYPE"
+        ? subject.entityId
+        : contextValue(context, constraint.property);
+    let outcome = constraintOutcome(constraint, value);
+    tracer?.constraint(constraint, value, outcomeOf(outcome));
+    if (outcome === Outcome.UNKNOWN_TYPE) {
+      return outcome;
+    }
+    if (outcome === Outcome.INVALID) {
+      outcome = Outcome.NO_MATCH;
+    }
+    if (outcome === stopAt) {
+      matched = !matchAll;
+      break;
+    }
+  }
+  const memo = segment.memo;
+  const stamp = subject.stamp;
+  if (memo !== undefined && stamp !== NO_STAMP) {
+    memo.stamp = stamp;
+    memo.matched = matched;
+  }
+  return matched ? Outcome.MATCH : Outcome.NO_MATCH;
+}
+
+function matchSet(set: EvalSegmentSet, subject: Subject, tracer?: ExplainTracer): readonly string[] | null {
+  const segments = set.segments;
   // Keys are copied out of `set.keys` only when some segment misses and another matches.
   let firstMiss = -1;
   let matched: string[] | undefined;
   for (let index = 0; index < segments.length; index++) {
     const segment = segments[index] as EvalSegment;
-    const outcome = segmentMatches(segment, subject, tracer);
-    tracer?.segment(segment, outcome);
-    if (outcome === UNKNOWN_TYPE) {
-      return UNKNOWN_TYPE;
+    const outcome = segmentOutcome(segment, subject, tracer);
+    tracer?.segment(segment, readable(outcome));
+    if (outcome === Outcome.UNKNOWN_TYPE) {
+      return UNKNOWN_KEYS;
     }
-    if (!outcome) {
+    if (outcome === Outcome.NO_MATCH) {
       if (firstMiss < 0) firstMiss = index;
     } else if (firstMiss >= 0) {
       matched ??= set.keys.slice(0, firstMiss);
@@ -140,9 +171,13 @@ function matchSet(
   return matched ?? (firstMiss > 0 ? set.keys.slice(0, firstMiss) : null);
 }
 
-/** A context value by exact key; a missing key (or an inherited property) reads as "", like a Go map. */
+/**
+ * A context value by exact key; a missing key (or an inherited property) reads as "", like a Go map. The value is
+ * read first: a key that is missing (the usual miss) then costs no own-property test.
+ */
 function contextValue(context: Readonly<Record<string, string>>, property: string): string {
-  return Object.hasOwn(context, property) ? (context[property] ?? "") : "";
+  const value = context[property];
+  return typeof value === "string" && Object.hasOwn(context, property) ? value : "";
 }
 
 /** Whether the context has `property`, as `contextValue` tests it: only own properties count. */

@@ -26,6 +26,17 @@ export interface Responder {
 }
 
 const EMPTY_CONTEXT: Readonly<Record<string, string>> = Object.freeze({});
+const NO_FLAGS: ReadonlyMap<string, EvalFlag> = new Map();
+
+/** What a responder keeps between calls (see `createResponder`). */
+interface ResponderState {
+  /** The snapshot and namespace of the last lookup, and the namespace's flags (empty when it is missing). */
+  snapshot: Snapshot | undefined;
+  namespaceKey: string;
+  flags: ReadonlyMap<string, EvalFlag>;
+  /** The single calls' Subject while no call has it out. */
+  spare: Subject | undefined;
+}
 
 /** The global `performance`, read once: the global is a getter, and every evaluation reads the clock twice. */
 const clock = performance;
@@ -47,36 +58,30 @@ type Building<T> = { -readonly [K in keyof T]: T[K] };
  */
 export function createResponder(current: () => Snapshot): Responder {
   const decision = newDecision();
-  let lastSnapshot: Snapshot | undefined;
-  let lastNamespaceKey = "";
-  let lastFlags: ReadonlyMap<string, EvalFlag> | undefined;
+  // Kept in one object rather than in variables of this closure: its fields are plain loads and stores.
+  const state: ResponderState = {
+    snapshot: undefined,
+    namespaceKey: "",
+    flags: NO_FLAGS,
+    spare: newSubject("", EMPTY_CONTEXT),
+  };
 
   /** The flag a request names, undefined when it or its namespace is missing. */
   const lookup = (snapshot: Snapshot, namespaceKey: string, flagKey: string): EvalFlag | undefined => {
-    if (snapshot !== lastSnapshot || namespaceKey !== lastNamespaceKey) {
-      lastFlags = snapshot.namespaces.get(namespaceKey)?.evaluation;
-      lastSnapshot = snapshot;
-      lastNamespaceKey = namespaceKey;
+    if (snapshot !== state.snapshot || namespaceKey !== state.namespaceKey) {
+      state.flags = snapshot.namespaces.get(namespaceKey)?.evaluation ?? NO_FLAGS;
+      state.snapshot = snapshot;
+      state.namespaceKey = namespaceKey;
     }
-    return lastFlags?.get(flagKey);
-  };
-
-  /** The flag a single call names (its key checked), of the type the call asks for, or the error Flipt answers. */
-  const flagOf = (snapshot: Snapshot, request: EvaluationRequest, type: EvalFlag["type"]): EvalFlag => {
-    const namespaceKey = request.namespaceKey || DEFAULT_NAMESPACE;
-    const flag = lookup(snapshot, namespaceKey, request.flagKey);
-    if (flag === undefined) throw toError(notFoundError(snapshot, namespaceKey, request.flagKey));
-    if (flag.type !== type) throw toError(checkFlagType(flag, type) as EvaluationError);
-    return flag;
+    return state.flags.get(flagKey);
   };
 
   // Single calls reuse one Subject: taken for a call and given back after it (a call made while it is out, from a
   // context's getter, gets its own).
-  let spare: Subject | undefined = newSubject("", EMPTY_CONTEXT);
   const takeSubject = (entityId: string, context: Readonly<Record<string, string>>): Subject => {
-    const subject = spare;
+    const subject = state.spare;
     if (subject === undefined) return newSubject(entityId, context);
-    spare = undefined;
+    state.spare = undefined;
     renewSubject(subject, entityId, context);
     return subject;
   };
@@ -84,12 +89,17 @@ export function createResponder(current: () => Snapshot): Responder {
   return {
     boolean(request) {
       const started = clock.now();
-      checkFlagKey(request, -1);
+      const flagKey = checkFlagKey(request, -1);
       const context = checkContext(request.context, -1);
-      const flag = flagOf(current(), request, "BOOLEAN_FLAG_TYPE");
+      const snapshot = current();
+      const namespaceKey = request.namespaceKey || DEFAULT_NAMESPACE;
+      const flag = lookup(snapshot, namespaceKey, flagKey);
+      if (flag === undefined || flag.type !== "BOOLEAN_FLAG_TYPE") {
+        throw refusal(snapshot, namespaceKey, flagKey, flag, "BOOLEAN_FLAG_TYPE");
+      }
       const subject = takeSubject(request.entityId ?? "", context);
       const ok = decideBoolean(flag, flag.key, subject, decision);
-      spare = subject;
+      state.spare = subject;
       if (!ok) throw toError(UNKNOWN_CONSTRAINT_TYPE);
       const finished = clock.now();
       return booleanResponse(
@@ -103,12 +113,17 @@ export function createResponder(current: () => Snapshot): Responder {
 
     variant(request) {
       const started = clock.now();
-      checkFlagKey(request, -1);
+      const flagKey = checkFlagKey(request, -1);
       const context = checkContext(request.context, -1);
-      const flag = flagOf(current(), request, "VARIANT_FLAG_TYPE");
+      const snapshot = current();
+      const namespaceKey = request.namespaceKey || DEFAULT_NAMESPACE;
+      const flag = lookup(snapshot, namespaceKey, flagKey);
+      if (flag === undefined || flag.type !== "VARIANT_FLAG_TYPE") {
+        throw refusal(snapshot, namespaceKey, flagKey, flag, "VARIANT_FLAG_TYPE");
+      }
       const subject = takeSubject(request.entityId ?? "", context);
       const ok = decideVariant(flag, subject, decision);
-      spare = subject;
+      state.spare = subject;
       if (!ok) throw toError(UNKNOWN_CONSTRAINT_TYPE);
       const finished = clock.now();
       return variantResponse(
@@ -273,6 +288,21 @@ function checkContext(
   return context;
 }
 
+/** Why a single call cannot evaluate `flag`: it is missing (or its namespace is), or of the other type. */
+function refusal(
+  snapshot: Snapshot,
+  namespaceKey: string,
+  flagKey: string,
+  flag: EvalFlag | undefined,
+  type: EvalFlag["type"],
+): Error {
+  return toError(
+    flag === undefined
+      ? notFoundError(snapshot, namespaceKey, flagKey)
+      : (checkFlagType(flag, type) as EvaluationError),
+  );
+}
+
 function isNotFound(error: EvaluationError): boolean {
   return error.code === "FLAG_NOT_FOUND" || error.code === "NAMESPACE_NOT_FOUND";
 }
@@ -281,11 +311,11 @@ function toError(error: EvaluationError): Error {
   return isNotFound(error) ? new NotFoundError(error.message) : new ValidationError(error.message);
 }
 
-/** Wall-clock minus monotonic time, re-read from the system clock at most once per second. */
-let clockOffset = 0;
-let offsetReadAt = Number.NEGATIVE_INFINITY;
-let lastMillis = Number.NaN;
-let lastTimestamp = "";
+/**
+ * What `timestampAt` keeps: wall-clock minus monotonic time, re-read from the system clock at most once a second
+ * (`offsetReadAt`), and the text of the last millisecond formatted. Fields of one object, which V8 updates in place.
+ */
+const wall = { offset: 0, offsetReadAt: Number.NEGATIVE_INFINITY, millis: Number.NaN, text: "" };
 
 /**
  * The wall-clock time at a `clock.now()` reading, as Flipt's JSON writes a timestamp (RFC 3339 in UTC
@@ -293,15 +323,15 @@ let lastTimestamp = "";
  * both the duration and the timestamp; the text is formatted at most once per millisecond.
  */
 function timestampAt(monotonic: number): string {
-  if (monotonic - offsetReadAt > 1000) {
-    offsetReadAt = monotonic;
-    clockOffset = Date.now() - monotonic;
+  if (monotonic - wall.offsetReadAt > 1000) {
+    wall.offsetReadAt = monotonic;
+    wall.offset = Date.now() - monotonic;
   }
-  const millis = Math.floor(clockOffset + monotonic);
-  if (millis !== lastMillis) {
-    lastMillis = millis;
+  const millis = Math.floor(wall.offset + monotonic);
+  if (millis !== wall.millis) {
+    wall.millis = millis;
     const iso = new Date(millis).toISOString();
-    lastTimestamp = iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
+    wall.text = iso.endsWith(".000Z") ? `${iso.slice(0, -5)}Z` : iso;
   }
-  return lastTimestamp;
+  return wall.text;
 }

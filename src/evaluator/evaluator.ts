@@ -32,9 +32,17 @@ export interface BooleanEvaluationResponse {
   readonly enabled: boolean;
   readonly reason: EvaluationReasonName;
   readonly requestId: string;
-  /** Time spent evaluating, in fractional milliseconds. */
+  /**
+   * Time spent evaluating, in fractional milliseconds: the monotonic clock (`performance.now()`) read as the call
+   * starts, before the request is checked, and again once the flag has decided, before the response is built. The
+   * two reads are part of it (about 45 ns each on the machine of `docs/performance.md`).
+   */
   readonly requestDurationMillis: number;
-  /** When the evaluation finished: RFC 3339, UTC, millisecond precision (no fraction on a whole second). */
+  /**
+   * When the evaluation finished (the second reading of `requestDurationMillis`) on the wall clock: RFC 3339, UTC,
+   * millisecond precision (no fraction on a whole second). The wall clock's offset from the monotonic one is read
+   * at most once a second, so a step of the system clock shows within a second.
+   */
   readonly timestamp: string;
   readonly flagKey: string;
   /** The matched segments of the rollout that decided, in the order the rollout lists them; else empty. */
@@ -52,7 +60,9 @@ export interface VariantEvaluationResponse {
   /** The variant's attachment as compact JSON text, `null` for a variant without one, "" when none was chosen. */
   readonly variantAttachment: string;
   readonly requestId: string;
+  /** As `BooleanEvaluationResponse.requestDurationMillis`. */
   readonly requestDurationMillis: number;
+  /** As `BooleanEvaluationResponse.timestamp`. */
   readonly timestamp: string;
   readonly flagKey: string;
 }
@@ -75,8 +85,12 @@ export type EvaluationResponse =
 export interface BatchEvaluationResponse {
   /** The batch's request id as given, else "". */
   readonly requestId: string;
-  /** One item per request, in request order. */
+  /**
+   * One item per request, in request order. Every evaluated item carries the batch's duration and timestamp, as
+   * Flipt's do.
+   */
   readonly responses: readonly EvaluationResponse[];
+  /** From the call's start to the end of its last item, as `BooleanEvaluationResponse.requestDurationMillis`. */
   readonly requestDurationMillis: number;
 }
 
