@@ -12,6 +12,7 @@ import { scaleBench } from "./scale-bench.js";
 import { serverBench } from "./server-bench.js";
 import { snapshotBench } from "./snapshot-bench.js";
 import { v1ApiBench } from "./v1-api-bench.js";
+import { workersBench } from "./workers-bench.js";
 import { writeBench } from "./write-bench.js";
 
 /** Runs every benchmark, prints a table, and writes bench/results.json. Exits 1 if a target is missed. */
@@ -30,6 +31,7 @@ const allSuites: Record<string, () => Promise<BenchResult[]>> = {
   "v1 API (issue 21)": v1ApiBench,
   "console (issue 22)": consoleBench,
   "explain (issue 22)": explainBench,
+  "workers (issue 23)": workersBench,
 };
 
 /** `npm run bench -- writes` runs only the suites whose name contains "writes". */

@@ -74,7 +74,7 @@ export type WorkerStatus = Message<"pennant.status.v1.WorkerStatus"> & {
   pid: number;
 
   /**
-   * When it started serving.
+   * When it started.
    *
    * @generated from field: google.protobuf.Timestamp started_at = 2;
    */
