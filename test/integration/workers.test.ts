@@ -13,6 +13,7 @@ import { EvaluationService } from "../../src/gen/flipt/evaluation/evaluation_pb.
 import { createRemote, flagFile, type OutsideRemote } from "../helpers/outside-remote.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/test-databases.js";
 import { waitFor, within } from "../helpers/wait-for.js";
 
 const WORKERS = 2;
@@ -352,5 +353,54 @@ describe(`server.workers: ${WORKERS}`, () => {
     );
     const log = await server.logLine((line) => line.M === "worker exited; starting another");
     assert.equal(log.pid, victim.pid);
+  });
+});
+
+describe(`server.workers: ${WORKERS}, on a database storage (SQLite, read through the owner)`, () => {
+  let database: TestDatabase;
+  let server: PennantProcess;
+
+  before(async () => {
+    database = await createTestDatabase("sqlite");
+    server = await startPennantProcess(
+      {
+        FLIPT_SERVER_WORKERS: String(WORKERS),
+        FLIPT_STORAGE_DB_BACKEND_TYPE: "database",
+        FLIPT_STORAGE_DB_BACKEND_URL: database.url,
+        FLIPT_ENVIRONMENTS_DEFAULT_STORAGE: "db",
+      },
+      { deadlineMs: 60_000 },
+    );
+  });
+
+  after(async () => {
+    await server?.killHard();
+    await database?.drop();
+  });
+
+  it("a flag written through one worker is evaluated and listed on every worker", async () => {
+    const written = await fresh(
+      server,
+      "POST",
+      "/api/v2/environments/default/namespaces/default/resources",
+      flagResource("stored", true),
+    );
+    assert.equal(written.status, 200, written.body);
+    const reads = await everywhere(server, "POST", "/evaluate/v1/boolean", {
+      flagKey: "stored",
+      entityId: "e",
+    });
+    for (const read of reads) {
+      assert.equal(read.status, 200, `worker ${read.worker}: ${read.body}`);
+      assert.equal((JSON.parse(read.body) as { enabled: boolean }).enabled, true);
+    }
+    assert.equal(new Set(reads.map((read) => read.worker)).size, WORKERS);
+    for (const listed of await everywhere(server, "GET", "/api/v1/namespaces/default/flags")) {
+      const { flags } = JSON.parse(listed.body) as { flags: { key: string }[] };
+      assert.ok(
+        flags.some((flag) => flag.key === "stored"),
+        `worker ${listed.worker}: ${listed.body}`,
+      );
+    }
   });
 });
