@@ -53,6 +53,7 @@ export class OwnerServer {
   readonly #metricReplies = new Map<number, (metrics: MetricsJson | undefined) => void>();
   #ports: { httpPort: number; grpcPort: number } = { httpPort: 0, grpcPort: 0 };
   #nextId = 0;
+  #nextScrape = 0;
   #started = false;
   #stopping: Promise<void> | undefined;
 
@@ -221,7 +222,7 @@ export class OwnerServer {
 
   /** One worker's metrics, or undefined if it does not answer in time. */
   #collect(worker: Worker): Promise<MetricsJson | undefined> {
-    const id = this.#nextId++;
+    const id = this.#nextScrape++;
     return new Promise((resolve) => {
       const done = (metrics: MetricsJson | undefined) => {
         clearTimeout(timer);

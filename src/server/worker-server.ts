@@ -86,7 +86,10 @@ export async function serveAsWorker(channel: OwnerChannel): Promise<void> {
   });
 
   channel.send({ type: "hello" });
-  const { config, consoleDirectory, environments: initial, seq } = await init;
+  // Told to stop (the owner failed to start) or orphaned before it was given anything to serve.
+  const given = await Promise.race([init, stopped.then(() => undefined)]);
+  if (given === undefined) return;
+  const { config, consoleDirectory, environments: initial, seq } = given;
   const logger = createLogger({
     level: config.log.level,
     encoding: config.log.encoding,
