@@ -10,10 +10,13 @@ import { timeBuilds } from "./time-builds.js";
 const NAMESPACES = 100;
 const FLAGS_PER_NAMESPACE = 100;
 const EDITS = 20;
+/** Issue 23's targets at 10 000 flags: a cold snapshot build, and the server's RSS once it has loaded them. */
+export const TARGET_BUILD_MS = 500;
+export const TARGET_RSS_MB = 150;
 
 /**
  * Issue 3's measurements on 10 000 flags in 100 namespaces: snapshot build time, RSS after load, and the time
- * from editing a file on disk to serving the change over HTTP.
+ * from editing a file on disk to serving the change over HTTP. The build and RSS targets are issue 23's.
  */
 export async function snapshotBench(): Promise<BenchResult[]> {
   const root = await mkdtemp(join(tmpdir(), "pennant-bench-"));
@@ -64,14 +67,14 @@ export async function snapshotBench(): Promise<BenchResult[]> {
         name: "snapshot build, 10 000 flags (median of 5)",
         value: median(builds),
         unit: "ms",
-        target: 1000,
+        target: TARGET_BUILD_MS,
         lowerIsBetter: true,
       },
       {
         name: "server RSS after load, 10 000 flags",
         value: rssMb,
         unit: "MB",
-        target: 200,
+        target: TARGET_RSS_MB,
         lowerIsBetter: true,
       },
       {

@@ -15,6 +15,8 @@ export interface SpawnedServer {
   readonly pid: number;
   /** Every log line so far, parsed (lines that are not JSON are left out). */
   readonly log: readonly ServerLogLine[];
+  /** Every stdout line so far that is not JSON (what `node --trace-gc` prints, for one). */
+  readonly output: readonly string[];
   /** From the `spawn` call to the "pennant is serving" line, in ms: process start, config, storage, listeners. */
   readonly startMs: number;
   /** Resident set size of the server process, from /proc. */
@@ -48,12 +50,15 @@ export async function spawnServer(
       FLIPT_SERVER_HOST: "127.0.0.1",
       FLIPT_SERVER_HTTP_PORT: "0",
       FLIPT_SERVER_GRPC_PORT: "0",
+      // One process, whose pid is the server's, unless a benchmark asks for workers (bench/workers-bench.ts).
+      FLIPT_SERVER_WORKERS: "1",
       ...env,
     },
     // The server logs on stdout, as Flipt does.
     stdio: ["ignore", "pipe", "ignore"],
   });
   const log: ServerLogLine[] = [];
+  const output: string[] = [];
   let partial = "";
   child.stdout.on("data", (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split("\n");
@@ -62,7 +67,7 @@ export async function spawnServer(
       try {
         log.push(JSON.parse(line) as ServerLogLine);
       } catch {
-        // not a log line
+        output.push(line);
       }
     }
   });
@@ -91,6 +96,7 @@ export async function spawnServer(
     grpcUrl: `http://127.0.0.1:${serving.grpcPort}`,
     pid: child.pid as number,
     log,
+    output,
     startMs,
     async rssMb() {
       const status = await readFile(`/proc/${child.pid}/status`, "utf8");

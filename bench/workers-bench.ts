@@ -99,9 +99,9 @@ async function editLatencies(server: SpawnedServer, root: string, readers: numbe
 async function saturate(server: SpawnedServer, pids: number[]): Promise<LoadResult> {
   const generator = startLoadGenerator();
   try {
-    const body = Buffer.from(JSON.stringify({ flagKey: "flag-0001", entityId: "user-1", context: {} })).toString(
-      "base64",
-    );
+    const body = Buffer.from(
+      JSON.stringify({ flagKey: "flag-0001", entityId: "user-1", context: {} }),
+    ).toString("base64");
     return await generator.run({
       target: {
         origin: server.httpUrl,

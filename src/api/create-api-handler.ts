@@ -92,6 +92,8 @@ export interface ApiHandlerOptions {
   readonly console?: ConsoleBuild | undefined;
   /** `authentication.session`: the console's sign-in cookie. */
   readonly session: { readonly secure: boolean; readonly lifetimeMs: number };
+  /** False: the evaluation RPCs go through Connect's handlers too (the direct path's tests compare the two). */
+  readonly direct?: boolean;
 }
 
 /**
@@ -198,5 +200,6 @@ export function createApiHandler(options: ApiHandlerOptions): NodeHandler {
     ...(options.console === undefined ? {} : { fallback: createConsoleServer(options.console) }),
     logger: options.logger,
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
+    ...(options.direct === false ? { direct: false } : {}),
   });
 }

@@ -1,5 +1,6 @@
 import type { FlagEvaluation } from "../engine/evaluate-flag.js";
 import type { EvaluationRecorder } from "./evaluation-recorder.js";
+import { counterHandle, histogramHandle } from "./metric-handles.js";
 import { FLIPT_SCOPE, type FliptFamilies } from "./metrics-families.js";
 import { whenStreamEnds } from "./when-stream-ends.js";
 
@@ -24,9 +25,9 @@ export function createEvaluationMetrics(f: FliptFamilies): EvaluationRecorder {
     };
     const labels = { ...flag, ...FLIPT_SCOPE };
     return {
-      requests: f.requests.labels(labels),
-      latency: f.latency.labels(labels),
-      results: f.results.labels({ ...flag, ...resultLabels(evaluation), ...FLIPT_SCOPE }),
+      requests: counterHandle(f.requests, labels),
+      latency: histogramHandle(f.latency, labels),
+      results: counterHandle(f.results, { ...flag, ...resultLabels(evaluation), ...FLIPT_SCOPE }),
     };
   };
 

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
-import type { Registry } from "@bufbuild/protobuf";
+import type { DescService, Registry } from "@bufbuild/protobuf";
 import { base64Decode } from "@bufbuild/protobuf/wire";
 import {
   Code,
@@ -30,9 +30,12 @@ import { ValidationError } from "../domain/errors.js";
 import { clientAddressKey } from "./context-keys.js";
 import { applyCors, type CorsOptions } from "./cors.js";
 import { refuseCrossSiteWrite } from "./cross-site-write.js";
+import { createDirectConnect } from "./direct-connect.js";
+import { createDirectUnary, type DirectUnary } from "./direct-unary.js";
 import { INTERNAL_MESSAGE, SERVER_FAULTS, toConnectError, undecodableRequest } from "./error-mapping.js";
 import { respecGrpcStatus, respecGrpcWebChunk } from "./grpc-message.js";
 import { readBody } from "./read-body.js";
+import { createDirectRoutes, type DirectRoute } from "./rest/direct-routes.js";
 import { decodePercentEncoded, splitPath } from "./rest/path-template.js";
 import {
   createRestGateway,
@@ -44,6 +47,9 @@ import {
   wantsPrettyJson,
 } from "./rest/rest-gateway.js";
 import { type ExtraBinding, RouteTable } from "./rest/route-table.js";
+
+/** The compressions requests may use, and answers are compressed with. */
+const ACCEPT_COMPRESSION = [compressionGzip, compressionBrotli].map(refusingCorruptInput);
 
 /** A request listener for both node:http and node:http2 servers. */
 export type NodeHandler = ReturnType<typeof connectNodeAdapter>;
@@ -81,6 +87,11 @@ export interface HttpHandlerOptions {
   readonly logger: Logger;
   /** Aborted when the server shuts down; handlers see it in their context signal. */
   readonly shutdownSignal?: AbortSignal;
+  /**
+   * Serve the evaluation RPCs (`DIRECT_SERVICES`) on the direct path (see `createDirectUnary`); true by default. False
+   * takes every call through Connect's handlers, which the direct path's tests compare it with.
+   */
+  readonly direct?: boolean;
 }
 
 /**
@@ -101,17 +112,32 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     readMaxBytes: options.maxRequestBytes,
     // The registry lets Connect JSON clients send and read the environments API's Any payloads.
     jsonOptions: { ignoreUnknownFields: true, registry: options.registry },
-    acceptCompression: [compressionGzip, compressionBrotli].map(refusingCorruptInput),
+    acceptCompression: ACCEPT_COMPRESSION,
     ...(options.shutdownSignal ? { shutdownSignal: options.shutdownSignal } : {}),
   });
-  options.routes(router);
+  const direct =
+    options.direct === false ? undefined : createDirectUnary(options.interceptors, options.shutdownSignal);
+  // The services' implementations reach the direct path as they reach the router.
+  options.routes(direct === undefined ? router : registeringDirect(router, direct));
   const rpcs = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
   const table = new RouteTable(router.handlers, options.extraBindings);
   const gateway = createRestGateway({
     registry: options.registry,
     readMaxBytes: options.maxRequestBytes,
     errorBody: options.errorBody,
+    direct,
   });
+  const directConnect =
+    direct === undefined
+      ? undefined
+      : createDirectConnect({
+          direct,
+          registry: options.registry,
+          readMaxBytes: options.maxRequestBytes,
+          acceptCompression: ACCEPT_COMPRESSION,
+        });
+  const directRoute =
+    direct === undefined ? undefined : createDirectRoutes(table, direct, options.rawRoutes ?? []);
 
   function serveRpc(handler: UniversalHandler, req: NodeRequest, res: NodeResponse): void {
     let request: UniversalServerRequest;
@@ -208,6 +234,36 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     await writeResponse(res, response);
   }
 
+  /** A request that `directRoute` found: what `serveRest` does for it, from Node's request as it is. */
+  async function serveDirectRest(
+    direct: DirectUnary,
+    found: DirectRoute,
+    req: NodeRequest,
+    res: NodeResponse,
+  ): Promise<void> {
+    const { route, params } = found;
+    const pretty = prettyCapable(route) && wantsPrettyJson(nodeHeaderView(req.headers));
+    refuseCrossSiteWrite(req.method ?? "GET", req.headers, route.handler.method);
+    const body = await readBody(req, options.maxRequestBytes);
+    if (body instanceof ConnectError) {
+      // The rest of an over-large body is not read: close the connection rather than drain it.
+      const response = options.errorBody?.(route, body) ?? errorResponse(body, pretty);
+      response.headers.set("connection", "close");
+      writeResponse(res, { ...response, status: 413 });
+      return;
+    }
+    const response = await gateway.serveDirect({
+      direct,
+      route,
+      params,
+      headers: req.headers,
+      body,
+      client: clientAddress(req),
+      pretty,
+    });
+    await writeResponse(res, response);
+  }
+
   function failRest(req: NodeRequest, res: NodeResponse, reason: unknown): void {
     const error = toConnectError(reason);
     if (SERVER_FAULTS.has(error.code)) {
@@ -227,11 +283,46 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     if (applyCors(options.cors, req, response)) return;
     const handler = rpcs.get(req.url?.split("?", 1)[0] ?? "");
     if (handler !== undefined) {
+      if (directConnect?.(handler, req, response) === true) return;
       serveRpc(handler, req, response);
+      return;
+    }
+    const found = directRoute?.(req.method ?? "", req.url ?? "");
+    if (found !== undefined && direct !== undefined) {
+      serveDirectRest(direct, found, req, response).catch((reason: unknown) =>
+        failRest(req, response, reason),
+      );
       return;
     }
     serveRest(req, response).catch((reason: unknown) => failRest(req, response, reason));
   };
+}
+
+/** Node's request headers read as `Headers.get` reads them: values of a repeated header joined with ", ". */
+function nodeHeaderView(headers: NodeRequest["headers"]): Pick<Headers, "get"> {
+  return {
+    get(name) {
+      const value = headers[name];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+  };
+}
+
+/** A router that also hands each service's implementation to the direct path. */
+function registeringDirect(router: ConnectRouter, direct: DirectUnary): ConnectRouter {
+  const registering: ConnectRouter = {
+    handlers: router.handlers,
+    service(service, implementation, serviceOptions) {
+      direct.register(service as DescService, implementation);
+      router.service(service, implementation, serviceOptions);
+      return registering;
+    },
+    rpc(method, implementation, rpcOptions) {
+      router.rpc(method, implementation, rpcOptions);
+      return registering;
+    },
+  };
+  return registering;
 }
 
 /**

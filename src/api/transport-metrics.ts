@@ -1,6 +1,12 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { Counter, Histogram } from "prom-client";
+import type { Counter } from "prom-client";
+import {
+  type CounterHandle,
+  counterHandle,
+  type HistogramHandle,
+  histogramHandle,
+} from "./metric-handles.js";
 import { FLIPT_SCOPE, type ServerFamilies } from "./metrics-families.js";
 import { whenStreamEnds } from "./when-stream-ends.js";
 
@@ -25,11 +31,11 @@ export interface TransportMetricsOptions {
 
 /** One method's series, resolved once (its labels are the method's alone, or those and a code). */
 interface MethodSeries {
-  readonly started: Counter.Internal;
-  readonly received: Counter.Internal;
-  readonly sent: Counter.Internal;
-  readonly handling: Histogram.Internal<string>;
-  handled(code: string): Counter.Internal;
+  readonly started: CounterHandle;
+  readonly received: CounterHandle;
+  readonly sent: CounterHandle;
+  readonly handling: HistogramHandle;
+  handled(code: string): CounterHandle;
 }
 
 /**
@@ -50,11 +56,9 @@ export function createTransportMetrics(s: ServerFamilies, options: TransportMetr
   for (const service of options.services) {
     for (const method of service.methods) {
       const series = seriesOf(method);
-      series.started.inc(0);
-      series.received.inc(0);
-      series.sent.inc(0);
+      // The handles create their series at zero.
       s.handling.zero(rpcLabels(method));
-      for (const code of ALL_CODES) series.handled(code).inc(0);
+      for (const code of ALL_CODES) series.handled(code);
     }
   }
   const serverErrors = options.serverErrors?.labels(FLIPT_SCOPE);
@@ -124,16 +128,16 @@ export function createTransportMetrics(s: ServerFamilies, options: TransportMetr
 
 function methodSeries(s: ServerFamilies, method: DescMethod): MethodSeries {
   const rpc = rpcLabels(method);
-  const handled = new Map<string, Counter.Internal>();
+  const handled = new Map<string, CounterHandle>();
   return {
-    started: s.started.labels(rpc),
-    received: s.received.labels(rpc),
-    sent: s.sent.labels(rpc),
-    handling: s.handling.labels(rpc),
+    started: counterHandle(s.started, rpc),
+    received: counterHandle(s.received, rpc),
+    sent: counterHandle(s.sent, rpc),
+    handling: histogramHandle(s.handling, rpc),
     handled(code) {
       let series = handled.get(code);
       if (series === undefined) {
-        series = s.handled.labels({ ...rpc, grpc_code: code });
+        series = counterHandle(s.handled, { ...rpc, grpc_code: code });
         handled.set(code, series);
       }
       return series;

@@ -33,8 +33,31 @@ export interface CompiledFlag {
   readonly dropped: readonly DroppedSegment[];
 }
 
-/** Segments prepared once per compilation and shared by every rule and rollout that lists them. */
-type SegmentCache = Map<string, { readonly segment: EvalSegment } | { readonly reason: string }>;
+/**
+ * What one compilation prepares once and shares between flags: segments, the segment sets of rules and rollouts
+ * (by operator and keys; a set holds nothing of the flag), bucket bounds (by rollouts) and attachment texts. The
+ * engine never changes any of them, and a snapshot of many similar flags is then much smaller.
+ */
+interface CompileCache {
+  readonly segments: Map<string, { readonly segment: EvalSegment } | { readonly reason: string }>;
+  readonly sets: Map<string, ResolvedSet>;
+  readonly bounds: Map<string, readonly number[]>;
+  readonly texts: Map<string, string>;
+}
+
+/** A segment set and the listed segments left out of it, with why. */
+interface ResolvedSet {
+  readonly set: EvalSegmentSet;
+  readonly missing: readonly { readonly key: string; readonly reason: string }[];
+}
+
+function createCache(): CompileCache {
+  return { segments: new Map(), sets: new Map(), bounds: new Map(), texts: new Map() };
+}
+
+const NO_MISSING: ResolvedSet["missing"] = Object.freeze([]);
+const NO_RULES: readonly EvalRule[] = Object.freeze([]);
+const NO_ROLLOUTS: readonly EvalRollout[] = Object.freeze([]);
 
 /**
  * Builds the evaluation-ready form of one flag: segment references resolved (duplicates collapsed, as Flipt's
@@ -43,7 +66,7 @@ type SegmentCache = Map<string, { readonly segment: EvalSegment } | { readonly r
  * Variant flags keep their rules and default variant; boolean flags keep their rollouts.
  */
 export function compileFlag(flag: Flag, segments: ReadonlyMap<string, Segment>): CompiledFlag {
-  return compileWithCache(flag, segments, new Map());
+  return compileWithCache(flag, segments, createCache());
 }
 
 /** `compileFlag` over many flags, preparing each segment only once. Keyed by flag key, in input order. */
@@ -51,7 +74,7 @@ export function compileFlags(
   flags: Iterable<Flag>,
   segments: ReadonlyMap<string, Segment>,
 ): { readonly flags: ReadonlyMap<string, EvalFlag>; readonly dropped: readonly DroppedSegment[] } {
-  const cache: SegmentCache = new Map();
+  const cache = createCache();
   const compiled = new Map<string, EvalFlag>();
   const dropped: DroppedSegment[] = [];
   for (const flag of flags) {
@@ -65,26 +88,22 @@ export function compileFlags(
 function compileWithCache(
   flag: Flag,
   segments: ReadonlyMap<string, Segment>,
-  cache: SegmentCache,
+  cache: CompileCache,
 ): CompiledFlag {
   const dropped: DroppedSegment[] = [];
   const resolve = (ref: SegmentRef, kind: "rule" | "rollout", rank: number): EvalSegmentSet => {
-    const resolved: EvalSegment[] = [];
-    for (const key of new Set(ref.keys)) {
-      const prepared = prepareSegment(key, segments, cache);
-      if ("segment" in prepared) {
-        resolved.push(prepared.segment);
-      } else {
-        dropped.push({ flagKey: flag.key, kind, rank, segmentKey: key, reason: prepared.reason });
-      }
-    }
     const operator = ref.operator === "AND_SEGMENT_OPERATOR" ? "AND_SEGMENT_OPERATOR" : "OR_SEGMENT_OPERATOR";
-    return {
-      operator,
-      segments: resolved,
-      keys: Object.freeze(resolved.map((segment) => segment.key)),
-      memo: resolved.length === 1 ? resolved[0]?.memo : undefined,
-    };
+    // Keys cannot hold a NUL (they match KEY_PATTERN when read from a file); the set is made afresh otherwise.
+    const id = ref.keys.some((key) => key.includes("\0")) ? undefined : `${operator}\0${ref.keys.join("\0")}`;
+    let resolved = id === undefined ? undefined : cache.sets.get(id);
+    if (resolved === undefined) {
+      resolved = resolveSet(ref.keys, operator, segments, cache);
+      if (id !== undefined) cache.sets.set(id, resolved);
+    }
+    for (const { key, reason } of resolved.missing) {
+      dropped.push({ flagKey: flag.key, kind, rank, segmentKey: key, reason });
+    }
+    return resolved.set;
   };
 
   if (flag.type === "BOOLEAN_FLAG_TYPE") {
@@ -96,7 +115,7 @@ function compileWithCache(
         keyBytes: utf8Length(flag.key),
         type: "BOOLEAN_FLAG_TYPE",
         enabled: flag.enabled,
-        rules: [],
+        rules: NO_RULES,
         rollouts,
       },
       dropped,
@@ -106,10 +125,10 @@ function compileWithCache(
   const attachments = new Map<string, string>();
   for (const variant of flag.variants) {
     if (!attachments.has(variant.key)) {
-      attachments.set(variant.key, stableJson(variant.attachment));
+      attachments.set(variant.key, shared(cache.texts, stableJson(variant.attachment)));
     }
   }
-  const rules = flag.rules.map((rule, index) => compileRule(rule, index + 1, attachments, resolve));
+  const rules = flag.rules.map((rule, index) => compileRule(rule, index + 1, attachments, resolve, cache));
   const defaultAttachment =
     flag.defaultVariant === undefined ? undefined : attachments.get(flag.defaultVariant);
   const compiled: EvalFlag = {
@@ -119,7 +138,7 @@ function compileWithCache(
     type: "VARIANT_FLAG_TYPE",
     enabled: flag.enabled,
     rules,
-    rollouts: [],
+    rollouts: NO_ROLLOUTS,
     ...(flag.defaultVariant !== undefined && defaultAttachment !== undefined
       ? { defaultVariant: { key: flag.defaultVariant, attachment: defaultAttachment } }
       : {}),
@@ -134,19 +153,71 @@ function compileRule(
   rank: number,
   attachments: ReadonlyMap<string, string>,
   resolve: Resolve,
+  cache: CompileCache,
 ): EvalRule {
   const distributions: EvalDistribution[] = rule.distributions.map((distribution) => ({
     variantKey: distribution.variant,
     rollout: distribution.rollout,
     attachment: attachments.get(distribution.variant) ?? "null",
   }));
-  const validDistributions = distributions.filter((distribution) => isValidRollout(distribution.rollout));
+  // Usually every distribution is valid: the same array then serves as both.
+  const validDistributions = distributions.every((distribution) => isValidRollout(distribution.rollout))
+    ? distributions
+    : distributions.filter((distribution) => isValidRollout(distribution.rollout)).slice();
+  const rollouts = validDistributions.map((distribution) => distribution.rollout);
+  const boundsId = rollouts.join(",");
+  let bounds = cache.bounds.get(boundsId);
+  if (bounds === undefined) {
+    // Copied to an array of its exact length: it is kept for as long as the snapshot.
+    bounds = bucketBounds(rollouts).slice();
+    cache.bounds.set(boundsId, bounds);
+  }
   return {
     rank,
     segments: resolve(rule.segment, "rule", rank),
     distributions,
     validDistributions,
-    bucketBounds: bucketBounds(validDistributions.map((distribution) => distribution.rollout)),
+    bucketBounds: bounds,
+  };
+}
+
+/** `text`, or an equal string met earlier in the compilation: one copy kept instead of one per flag. */
+function shared(texts: Map<string, string>, text: string): string {
+  const earlier = texts.get(text);
+  if (earlier !== undefined) return earlier;
+  texts.set(text, text);
+  return text;
+}
+
+/**
+ * The segment set of `keys` (duplicates collapsed, as Flipt's segment map does) under `operator`: the segments that
+ * could be prepared, and the others with why they were left out.
+ */
+function resolveSet(
+  keys: readonly string[],
+  operator: EvalSegmentSet["operator"],
+  segments: ReadonlyMap<string, Segment>,
+  cache: CompileCache,
+): ResolvedSet {
+  const resolved: EvalSegment[] = [];
+  const missing: { key: string; reason: string }[] = [];
+  for (const key of new Set(keys)) {
+    const prepared = prepareSegment(key, segments, cache);
+    if ("segment" in prepared) {
+      resolved.push(prepared.segment);
+    } else {
+      missing.push({ key, reason: prepared.reason });
+    }
+  }
+  const exact = resolved.slice();
+  return {
+    set: {
+      operator,
+      segments: exact,
+      keys: Object.freeze(exact.map((segment) => segment.key)),
+      memo: exact.length === 1 ? exact[0]?.memo : undefined,
+    },
+    missing: missing.length === 0 ? NO_MISSING : missing,
   };
 }
 
@@ -169,14 +240,14 @@ function compileRollout(rollout: Rollout, rank: number, resolve: Resolve): EvalR
 function prepareSegment(
   key: string,
   segments: ReadonlyMap<string, Segment>,
-  cache: SegmentCache,
+  cache: CompileCache,
 ): { readonly segment: EvalSegment } | { readonly reason: string } {
-  const cached = cache.get(key);
+  const cached = cache.segments.get(key);
   if (cached !== undefined) {
     return cached;
   }
   const result = buildSegment(key, segments.get(key));
-  cache.set(key, result);
+  cache.segments.set(key, result);
   return result;
 }
 

@@ -22,7 +22,38 @@ export interface ReadContext {
 export interface Fields {
   readonly path: string;
   readonly line: number;
-  readonly entries: ReadonlyMap<string, SourceEntry>;
+  readonly entries: EntryLookup;
+}
+
+/** A mapping's allowed entries by key (the last one when a key repeats, as a map would keep it). */
+export interface EntryLookup {
+  get(key: string): SourceEntry | undefined;
+  has(key: string): boolean;
+}
+
+/**
+ * `EntryLookup` over a mapping's entries, searched in place: a mapping has a handful of keys, and a document one
+ * mapping per flag, variant, rule and distribution, so a `Map` for each would cost more than it saves.
+ */
+class EntryList implements EntryLookup {
+  readonly #entries: readonly SourceEntry[];
+
+  constructor(entries: readonly SourceEntry[]) {
+    this.#entries = entries;
+  }
+
+  get(key: string): SourceEntry | undefined {
+    const entries = this.#entries;
+    for (let index = entries.length - 1; index >= 0; index--) {
+      const entry = entries[index] as SourceEntry;
+      if (entry.key === key) return entry;
+    }
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
 }
 
 /** Records one issue. */
@@ -45,20 +76,22 @@ export function readFields(
     report(ctx, path, node.line, `${what} must be a mapping, got ${describeNode(node)}`);
     return undefined;
   }
-  const entries = new Map<string, SourceEntry>();
-  for (const entry of node.entries) {
-    if (!allowed.includes(entry.key)) {
-      report(
-        ctx,
-        keyPath(path, pathKey(entry.key)),
-        entry.keyLine,
-        `unknown key ${quoteValue(entry.key)} in ${what} (allowed: ${allowed.join(", ")})`,
-      );
-      continue;
+  let entries: SourceEntry[] | undefined;
+  node.entries.forEach((entry, index) => {
+    if (allowed.includes(entry.key)) {
+      entries?.push(entry);
+      return;
     }
-    entries.set(entry.key, entry);
-  }
-  return { path, line: node.line, entries };
+    report(
+      ctx,
+      keyPath(path, pathKey(entry.key)),
+      entry.keyLine,
+      `unknown key ${quoteValue(entry.key)} in ${what} (allowed: ${allowed.join(", ")})`,
+    );
+    // The allowed entries so far; the mapping's own list serves while every key is allowed.
+    entries ??= node.entries.slice(0, index);
+  });
+  return { path, line: node.line, entries: new EntryList(entries ?? node.entries) };
 }
 
 /** The value node of `key`, if present. */
@@ -128,14 +161,20 @@ export function checkString(
     report(ctx, path, node.line, `${label} ${quoteValue(value)} must match ${rule.pattern.source}`);
     return undefined;
   }
-  if (rule.oneOf !== undefined && !rule.oneOf.includes(value)) {
-    report(
-      ctx,
-      path,
-      node.line,
-      `${label} must be one of ${rule.oneOf.join(", ")}, got ${quoteValue(value)}`,
-    );
-    return undefined;
+  if (rule.oneOf !== undefined) {
+    const index = rule.oneOf.indexOf(value);
+    if (index === -1) {
+      report(
+        ctx,
+        path,
+        node.line,
+        `${label} must be one of ${rule.oneOf.join(", ")}, got ${quoteValue(value)}`,
+      );
+      return undefined;
+    }
+    // The constant itself: one string shared by every flag, rather than a slice of the file's text that keeps the
+    // whole text alive.
+    return rule.oneOf[index];
   }
   return value;
 }
@@ -209,12 +248,9 @@ export function readList<T>(
     report(ctx, path, node.line, `${key} must be a list, got ${describeNode(node)}`);
     return [];
   }
-  const out: T[] = [];
-  node.items.forEach((child, index) => {
-    const value = item(child, indexPath(path, index), index);
-    if (value !== undefined) out.push(value);
-  });
-  return out;
+  // Sized once (an array grown by push keeps room for more), and cut only when an item was left out.
+  const out = node.items.map((child, index) => item(child, indexPath(path, index), index));
+  return out.includes(undefined) ? (out.filter((value) => value !== undefined) as T[]) : (out as T[]);
 }
 
 /**
@@ -294,10 +330,16 @@ export function pathKey(key: string): string {
   return quoteValue(key, { quotes: false });
 }
 
-/** Drops the keys whose value is undefined, so decoded objects have one shape whatever the input omitted. */
+/**
+ * A copy of `value` without the keys whose value is undefined, in the same order, so decoded objects have one shape
+ * whatever the input omitted. A copy rather than `delete`: an object that loses a property in V8 turns into a
+ * hash table, several times larger and slower to read, and a snapshot holds one per flag, variant and segment.
+ */
 export function definedOnly<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) {
-    if (value[key] === undefined) delete value[key];
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined) out[key] = item;
   }
-  return value;
+  return out as T;
 }

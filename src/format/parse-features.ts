@@ -5,6 +5,7 @@ import { DEFAULT_FEATURES_LIMITS, type FeaturesLimits } from "./limits.js";
 import { readDocument } from "./read-document.js";
 import { readJsonSource } from "./read-json-source.js";
 import { readYamlSource } from "./read-yaml-source.js";
+import type { SourceDocument, SourceNode } from "./source-node.js";
 
 /** How a features file is decoded, from its name: `.yaml`/`.yml` as YAML, `.json` or no extension as JSON. */
 export function featuresFileSyntax(file: string): "yaml" | "json" | undefined {
@@ -29,6 +30,14 @@ export function parseFeatures(
   file: string,
   limits: FeaturesLimits = DEFAULT_FEATURES_LIMITS,
 ): ParsedFile {
+  return parseText(text, file, limits, () => text);
+}
+
+/**
+ * `parseFeatures`, with `reread` giving the same text again when a document's lines are asked for (see
+ * `LazyLines`): the file's bytes decoded again, say, rather than the text kept for as long as the documents.
+ */
+function parseText(text: string, file: string, limits: FeaturesLimits, reread: () => string): ParsedFile {
   const syntax = featuresFileSyntax(file);
   if (syntax === undefined) {
     const name = file.slice(file.lastIndexOf("/") + 1);
@@ -47,22 +56,41 @@ export function parseFeatures(
   ) {
     return tooLarge(file, limits);
   }
-  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  const body = withoutBom(text);
   if (body.trim() === "") return empty(file);
-  const source =
-    syntax === "yaml"
-      ? readYamlSource(body, file, limits)
-      : { ...readJsonSource(body, file), expandedBytes: body.length };
+  const source = readSource(syntax, body, file, limits);
   const documents: FeaturesDocument[] = [];
   const issues: ValidationIssue[] = [...source.issues];
-  for (const { root } of source.documents) {
+  for (const [index, { root }] of source.documents.entries()) {
     if (root === undefined) continue;
-    const read = readDocument(root, file);
+    // The same text read again gives the same tree: the document's lines are made from it only if asked for.
+    const again = () =>
+      readSource(syntax, withoutBom(reread()), file, limits).documents[index]?.root as SourceNode;
+    const read = readDocument(root, file, again);
     issues.push(...read.issues);
     if (read.document !== undefined) documents.push(read.document);
   }
   issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return { documents, issues, expandedBytes: source.expandedBytes };
+}
+
+function withoutBom(text: string): string {
+  return text.startsWith("\uFEFF") ? text.slice(1) : text;
+}
+
+function readSource(
+  syntax: "yaml" | "json",
+  body: string,
+  file: string,
+  limits: FeaturesLimits,
+): {
+  readonly documents: readonly SourceDocument[];
+  readonly issues: ValidationIssue[];
+  expandedBytes: number;
+} {
+  return syntax === "yaml"
+    ? readYamlSource(body, file, limits)
+    : { ...readJsonSource(body, file), expandedBytes: body.length };
 }
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -83,7 +111,8 @@ export function parseFeaturesBytes(
       expandedBytes: 0,
     };
   }
-  return parseFeatures(text, file, limits);
+  // The bytes, which the storage keeps anyway, are decoded again for the lines, rather than the text kept.
+  return parseText(text, file, limits, () => STRICT_UTF8.decode(bytes));
 }
 
 /**

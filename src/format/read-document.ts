@@ -20,6 +20,7 @@ import {
   readString,
   report,
 } from "./field-reader.js";
+import { LazyLines } from "./lazy-lines.js";
 import { indexPath, keyPath } from "./paths.js";
 import { quoteValue } from "./quote-value.js";
 import { readFlag } from "./read-flag.js";
@@ -32,10 +33,13 @@ const NAMESPACE_KEYS = ["key", "name", "description"];
 /**
  * Validates one document against Flipt's schema (closed objects, required fields, key patterns, enums, version
  * gating, ranges) and decodes it. Every problem is reported; the document is returned only when there are none.
+ * With `reread` (which gives the same tree again), the document's `lines` are made from it when first read rather
+ * than now (see `LazyLines`).
  */
 export function readDocument(
   root: SourceNode,
   file: string,
+  reread?: () => SourceNode,
 ): { readonly document: FeaturesDocument | undefined; readonly issues: ValidationIssue[] } {
   const issues: ValidationIssue[] = [];
   const probe: ReadContext = { file, version: LATEST_FEATURES_VERSION, issues };
@@ -55,7 +59,7 @@ export function readDocument(
     flags,
     segments,
     line: root.line,
-    lines: collectLines(root),
+    lines: reread === undefined ? collectLines(root) : new LazyLines(() => collectLines(reread())),
   };
   return { document, issues };
 }

@@ -62,12 +62,17 @@ export function buildSnapshot(state: SourceState, builtAt: Date, options: BuildO
   };
 }
 
-/** A flag as an earlier build compiled it, and the segments (by key, undefined for a missing one) it saw. */
+/**
+ * A flag as an earlier build compiled it, and the segments it saw: keys and segments (undefined for a missing one)
+ * alternating in one array, smaller than a map (a snapshot keeps one of these per flag).
+ */
 interface Compiled {
-  readonly segments: ReadonlyMap<string, Segment | undefined>;
+  readonly segments: readonly (string | Segment | undefined)[];
   readonly flag: EvalFlag;
   readonly dropped: readonly DroppedSegment[];
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * Compiled flags by flag object. Flags and segments are immutable and a storage hands the unchanged ones over as
@@ -97,12 +102,14 @@ function compileNamespace(
       droppedBy.set(segment.flagKey, [...(droppedBy.get(segment.flagKey) ?? []), segment]);
     }
     for (const flag of stale) {
-      const seen = new Map<string, Segment | undefined>();
-      for (const key of referencedSegments(flag)) seen.set(key, segments.get(key));
+      const seen: (string | Segment | undefined)[] = [];
+      for (const key of referencedSegments(flag)) {
+        if (!seenKey(seen, key)) seen.push(key, segments.get(key));
+      }
       compiledFlags.set(flag, {
-        segments: seen,
+        segments: seen.length === 0 ? NONE : seen.slice(),
         flag: compiled.flags.get(flag.key) as EvalFlag,
-        dropped: droppedBy.get(flag.key) ?? [],
+        dropped: droppedBy.get(flag.key) ?? NONE,
       });
     }
   }
@@ -117,11 +124,18 @@ function compileNamespace(
 }
 
 function sameSegments(
-  seen: ReadonlyMap<string, Segment | undefined>,
+  seen: readonly (string | Segment | undefined)[],
   segments: ReadonlyMap<string, Segment>,
 ): boolean {
-  for (const [key, segment] of seen) if (segments.get(key) !== segment) return false;
+  for (let index = 0; index < seen.length; index += 2) {
+    if (segments.get(seen[index] as string) !== seen[index + 1]) return false;
+  }
   return true;
+}
+
+function seenKey(seen: readonly (string | Segment | undefined)[], key: string): boolean {
+  for (let index = 0; index < seen.length; index += 2) if (seen[index] === key) return true;
+  return false;
 }
 
 function* referencedSegments(flag: Flag): Iterable<string> {

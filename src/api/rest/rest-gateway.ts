@@ -1,10 +1,12 @@
 import {
   type DescField,
   type DescMessage,
+  type DescMethod,
   fromBinary,
   fromJson,
   type JsonObject,
   type JsonValue,
+  type Message,
   type Registry,
   ScalarType,
   toBinary,
@@ -23,6 +25,7 @@ import { endStreamFlag, endStreamFromJson, errorFromJsonBytes } from "@connectrp
 import { ValidationError } from "../../domain/errors.js";
 import { parseGoBool } from "../../go/parse-go-bool.js";
 import { clientAddressKey, restCallKey } from "../context-keys.js";
+import type { DirectAnswer, DirectCall, DirectUnary } from "../direct-unary.js";
 import { toConnectError } from "../error-mapping.js";
 import { httpStatusFromCode } from "../http-status.js";
 import { decodePercentEncoded } from "./path-template.js";
@@ -53,6 +56,11 @@ export interface RestGatewayOptions {
   readonly readMaxBytes: number;
   /** The error response for a route; Flipt's body when it returns undefined. OFREP routes have their own. */
   readonly errorBody?: ErrorBody | undefined;
+  /**
+   * Unary RPCs run without the protobuf binary round trip: the request message goes from JSON straight to the
+   * handler (through the same interceptors), and its answer straight back to JSON.
+   */
+  readonly direct?: DirectUnary | undefined;
 }
 
 /** Formats an error for one route, or leaves it to Flipt's default body (undefined). */
@@ -81,6 +89,8 @@ const ACCEPT_MARSHALERS = new Set(["*", "text/event-stream", PRETTY_JSON]);
 const PLAIN_JSON_SERVICES = new Set(["grpc.health.v1.Health", "flipt.meta.MetadataService"]);
 
 const encoder = new TextEncoder();
+/** `\u` in a JSON text: an escape, possibly of a lone surrogate. */
+const ESCAPE = Buffer.from("\\u");
 /** JSON is UTF-8 (RFC 8259 §8.1): a body that is not is refused, never patched with U+FFFD. */
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -90,7 +100,7 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true });
  * `Content-Type` whose media type is `application/json+pretty`. (`?pretty` reaches here as that `Accept`, the
  * HTTP handler setting it first, as Flipt's router does.)
  */
-export function wantsPrettyJson(headers: Headers): boolean {
+export function wantsPrettyJson(headers: Pick<Headers, "get">): boolean {
   const accept = headers.get("accept");
   if (accept === PRETTY_JSON) return true;
   if (accept !== null && ACCEPT_MARSHALERS.has(accept)) return false;
@@ -122,7 +132,7 @@ export function createRestGateway(options: RestGatewayOptions) {
     toJson(schema, fromBinary(schema, data), pretty ? prettyOptions : writeOptions),
   );
 
-  return async function serveRest(
+  async function serveRest(
     request: RestRequest,
     route: RestRoute,
     params: ReadonlyMap<string, string>,
@@ -130,15 +140,27 @@ export function createRestGateway(options: RestGatewayOptions) {
     const method = route.handler.method;
     const pretty = prettyCapable(route) && wantsPrettyJson(request.headers);
     const fail = (error: ConnectError) => options.errorBody?.(route, error) ?? errorResponse(error, pretty);
-    let input: Uint8Array;
+    let message: Message;
     try {
       const query = queryParameters(request.url.search);
       const json = buildRequestJson(method.input, route, params, query, request.body);
-      input = toBinary(method.input, fromJson(method.input, json, readOptions));
+      message = fromJson(method.input, json, readOptions);
     } catch (reason) {
       if (reason instanceof ValidationError) return fail(toConnectError(reason));
       return fail(reason instanceof ConnectError ? reason : invalidJson(reason));
     }
+    const header = handlerHeaders(method);
+    request.headers.forEach((value, name) => {
+      if (forwarded(name)) header.append(name, value);
+    });
+    const url = new URL(route.handler.requestPath + request.url.search, request.url).toString();
+    const contextValues = createContextValues()
+      .set(restCallKey, { route: route.template.text })
+      .set(clientAddressKey, request.client);
+    if (options.direct?.serves(method) === true) {
+      return callDirect(options.direct, route, message, request.body, { header, contextValues, url }, pretty);
+    }
+    const input = toBinary(method.input, message);
 
     const streaming = method.methodKind === "server_streaming";
     const eventStream = (request.headers.get("accept") ?? "").startsWith("text/event-stream");
@@ -148,23 +170,14 @@ export function createRestGateway(options: RestGatewayOptions) {
       );
       return { status: 406, headers: new Headers({ "content-type": "text/plain; charset=utf-8" }), body };
     }
-    const header = new Headers({
-      "content-type": streaming ? "application/connect+proto" : "application/proto",
-      "connect-protocol-version": "1",
-    });
-    request.headers.forEach((value, name) => {
-      if (!HOP_HEADERS.has(name) && !PROTOCOL_HEADER.test(name)) header.append(name, value);
-    });
     const response = await route.handler({
       httpVersion: "1.1",
-      url: new URL(route.handler.requestPath + request.url.search, request.url).toString(),
+      url,
       method: "POST",
       header,
       body: createAsyncIterable([streaming ? encodeEnvelope(0, input) : input]),
       signal: request.signal,
-      contextValues: createContextValues()
-        .set(restCallKey, { route: route.template.text })
-        .set(clientAddressKey, request.client),
+      contextValues,
     });
 
     if (streaming) {
@@ -175,21 +188,126 @@ export function createRestGateway(options: RestGatewayOptions) {
     if (response.status !== 200) {
       return fail(errorFromJsonBytes(bytes, response.header, fallbackError(response.status)));
     }
-    const message = fromBinary(method.output, bytes);
-    const headers = metadataHeaders(response.header);
-    const status = Number(response.header?.get("x-http-code") ?? "200") || 200;
+    return unaryResponse(method.output, fromBinary(method.output, bytes), response.header, pretty);
+  }
+
+  /**
+   * A REST call to a unary RPC of the direct path (`DirectUnary`): the message from JSON goes to the handler through
+   * the same interceptors, and its answer back to JSON, with no binary round trip. `body` is the request's JSON.
+   */
+  async function callDirect(
+    direct: DirectUnary,
+    route: RestRoute,
+    input: Message,
+    body: Uint8Array,
+    call: Omit<DirectCall, "protocolName">,
+    pretty: boolean,
+  ): Promise<RestResponse> {
+    const method = route.handler.method;
+    let message = input;
+    // A JSON escape may name a lone surrogate, which the binary form turns into U+FFFD: the handler must see what
+    // it sees through Connect, so such a message takes the binary round trip.
+    if (Buffer.from(body.buffer, body.byteOffset, body.byteLength).includes(ESCAPE)) {
+      message = fromBinary(method.input, toBinary(method.input, message));
+    }
+    let answer: DirectAnswer;
+    try {
+      answer = await direct.call(method, message, { ...call, protocolName: "connect" });
+    } catch (reason) {
+      const error = reason as ConnectError;
+      return options.errorBody?.(route, error) ?? errorResponse(error, pretty);
+    }
+    return unaryResponse(method.output, answer.message, answer.header, pretty);
+  }
+
+  /**
+   * A POST to a route of the direct path with no query (`directRoute`), read from Node's request as it is: what
+   * `serveRest` answers for it, without building a URL or web Headers for the request first.
+   */
+  async function serveDirect(request: DirectRestRequest): Promise<RestResponse> {
+    const { route, direct } = request;
+    const method = route.handler.method;
+    const pretty = request.pretty;
+    let message: Message;
+    try {
+      const json = buildRequestJson(method.input, route, request.params, [], request.body);
+      message = fromJson(method.input, json, readOptions);
+    } catch (reason) {
+      const error =
+        reason instanceof ValidationError
+          ? toConnectError(reason)
+          : reason instanceof ConnectError
+            ? reason
+            : invalidJson(reason);
+      return options.errorBody?.(route, error) ?? errorResponse(error, pretty);
+    }
+    const header = handlerHeaders(method);
+    for (const name in request.headers) {
+      const value = request.headers[name];
+      if (value === undefined || name.startsWith(":") || !forwarded(name)) continue;
+      if (typeof value === "string") header.append(name, value);
+      else for (const item of value) header.append(name, item);
+    }
+    const contextValues = createContextValues()
+      .set(restCallKey, { route: route.template.text })
+      .set(clientAddressKey, request.client);
+    const url = `${LOCAL_ORIGIN}${route.handler.requestPath}`;
+    return callDirect(direct, route, message, request.body, { header, contextValues, url }, pretty);
+  }
+  return Object.assign(serveRest, { serveDirect });
+
+  /** A unary answer as REST writes it: the status `x-http-code` asks for, the ETag, and the message's JSON. */
+  function unaryResponse(
+    output: DescMessage,
+    message: Message,
+    responseHeader: Headers | undefined,
+    pretty: boolean,
+  ): RestResponse {
+    const headers = metadataHeaders(responseHeader);
+    const status = Number(responseHeader?.get("x-http-code") ?? "200") || 200;
     if (status === 204 || status === 304) {
       return { status, headers, body: undefined };
     }
-    if (method.output.typeName === "google.api.HttpBody") {
-      const raw = toJson(method.output, message) as { contentType?: string; data?: string };
+    if (output.typeName === "google.api.HttpBody") {
+      const raw = toJson(output, message) as { contentType?: string; data?: string };
       headers.set("content-type", raw.contentType ?? "application/octet-stream");
       return { status, headers, body: raw.data === undefined ? new Uint8Array() : base64Decode(raw.data) };
     }
     headers.set("content-type", "application/json");
-    const json = toJson(method.output, message, pretty ? prettyOptions : writeOptions);
+    const json = toJson(output, message, pretty ? prettyOptions : writeOptions);
     return { status, headers, body: encodeJson(json, pretty) };
-  };
+  }
+}
+
+/** A REST request to a route of the direct path, as the HTTP handler read it from Node's request. */
+export interface DirectRestRequest {
+  readonly direct: DirectUnary;
+  readonly route: RestRoute;
+  readonly params: ReadonlyMap<string, string>;
+  /** Node's request headers. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Uint8Array;
+  /** The client's address, for limits kept per client. */
+  readonly client: string;
+  /** Whether the answer is indented JSON (see `wantsPrettyJson`). */
+  readonly pretty: boolean;
+}
+
+/** The origin of the URL the handlers see for a REST call without a query, as `serveRest` builds it. */
+const LOCAL_ORIGIN = "http://localhost";
+
+/** The headers a handler sees first for a REST call: the Connect protocol's, for a unary or streaming call. */
+function handlerHeaders(method: DescMethod): Headers {
+  return new Headers({
+    "content-type":
+      method.methodKind === "server_streaming" ? "application/connect+proto" : "application/proto",
+    "connect-protocol-version": "1",
+  });
+}
+
+/** Whether a request header reaches the handler: not one of the HTTP hop's, nor of the protocols'. */
+function forwarded(name: string): boolean {
+  return !HOP_HEADERS.has(name) && !PROTOCOL_HEADER.test(name);
 }
 
 /** Flipt's REST error body and status for a gRPC code; `pretty` as its pretty marshaler writes it. */
