@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freshRequest } from "../test/helpers/fresh-request.js";
 import { generateNamespaceFile } from "./generate-state.js";
 import type { LoadResult } from "./load-generator.js";
 import type { BenchResult } from "./result.js";
@@ -15,34 +15,12 @@ const EDITS = 10;
 const ROUND_MS = 3_000;
 const CONCURRENCY = 64;
 
-/** One request on a connection of its own, so that cluster hands it to the next worker. */
-function fresh(origin: string, method: string, path: string, body?: string) {
-  return new Promise<{ status: number; worker: string; body: string }>((resolve, reject) => {
-    const call = request(`${origin}${path}`, { method, agent: false }, (response) => {
-      let text = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => {
-        text += chunk;
-      });
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          worker: String(response.headers["pennant-worker"] ?? ""),
-          body: text,
-        }),
-      );
-    });
-    call.on("error", reject);
-    call.end(body);
-  });
-}
-
 function git(cwd: string, ...args: string[]): void {
   execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.com", ...args], { cwd });
 }
 
 async function workerPids(server: SpawnedServer): Promise<number[]> {
-  const status = JSON.parse((await fresh(server.httpUrl, "GET", "/meta/status")).body) as {
+  const status = JSON.parse((await freshRequest(server.httpUrl, "GET", "/meta/status")).body) as {
     workers: { pid: number }[];
   };
   return status.workers.map((worker) => worker.pid);
@@ -58,7 +36,7 @@ async function writeLatencies(server: SpawnedServer, prefix: string): Promise<nu
       payload: { "@type": "flipt.core.Flag", key, name: key, type: "BOOLEAN_FLAG_TYPE", enabled: true },
     });
     const started = performance.now();
-    const answer = await fresh(
+    const answer = await freshRequest(
       server.httpUrl,
       "POST",
       "/api/v2/environments/default/namespaces/default/resources",
@@ -87,7 +65,7 @@ async function editLatencies(server: SpawnedServer, root: string, readers: numbe
     git(root, "commit", "--quiet", "--message", key);
     const body = JSON.stringify({ flagKey: key, namespaceKey: "edits", entityId: "e" });
     for (let found = 0; found < readers; ) {
-      const answer = await fresh(server.httpUrl, "POST", "/evaluate/v1/boolean", body);
+      const answer = await freshRequest(server.httpUrl, "POST", "/evaluate/v1/boolean", body);
       found = answer.status === 200 ? found + 1 : 0;
       if (performance.now() - started > 10_000) throw new Error(`${key} not served within 10 s`);
     }
@@ -102,7 +80,7 @@ async function saturate(server: SpawnedServer, pids: number[]): Promise<LoadResu
     const body = Buffer.from(
       JSON.stringify({ flagKey: "flag-0001", entityId: "user-1", context: {} }),
     ).toString("base64");
-    return await generator.run({
+    const result = await generator.run({
       target: {
         origin: server.httpUrl,
         transport: "h1",
@@ -122,6 +100,8 @@ async function saturate(server: SpawnedServer, pids: number[]): Promise<LoadResu
       durationMs: ROUND_MS,
       cpuPids: pids,
     });
+    if (result.errors > 0) throw new Error(`${result.errors} evaluations failed: ${result.firstError}`);
+    return result;
   } finally {
     await generator.close();
   }

@@ -3,8 +3,8 @@ import type { StatusReport } from "../api/status-service.js";
 import type { Config } from "../config/config.js";
 import type { ValidationIssue } from "../domain/errors.js";
 import * as errors from "../domain/errors.js";
-import type { FeaturesLimits } from "../format/limits.js";
 import type { ForwardedWrite } from "../storage/change-request.js";
+import type { EnvironmentOptions } from "../storage/environment.js";
 import type { OwnerStatus, ReplicatedState } from "../storage/replicated-state.js";
 
 /**
@@ -12,22 +12,11 @@ import type { OwnerStatus, ReplicatedState } from "../storage/replicated-state.j
  * cluster opens, with structured-clone serialization.
  */
 
-/** What a worker needs to serve an environment it has not served yet. */
-export interface EnvironmentDescriptor {
-  readonly key: string;
-  readonly isDefault: boolean;
-  readonly storage: string;
-  readonly directory: string;
-  readonly ref: string;
-  readonly remote: string | undefined;
-  readonly readOnly: boolean;
-  readonly author: { readonly name: string; readonly email: string };
-  readonly base: string | undefined;
-  readonly webhookSecret: string | undefined;
-  readonly limits: FeaturesLimits;
+/** What a worker needs to serve an environment it has not served yet: the owner's settings of it. */
+export type EnvironmentDescriptor = Omit<EnvironmentOptions, "source" | "logger" | "commitTemplate"> & {
   /** The storage decides per request whether to read again (a database). */
   readonly readsThrough: boolean;
-}
+};
 
 export interface EnvironmentUpdate {
   readonly descriptor: EnvironmentDescriptor;

@@ -130,11 +130,6 @@ export class OwnerServer {
     return this.#ports.grpcPort;
   }
 
-  /** The workers' process ids, in start order. */
-  get workerPids(): number[] {
-    return [...this.#workers.values()].map((worker) => worker.process.pid as number);
-  }
-
   /**
    * Graceful shutdown: each worker stops as a single server does (health NOT_SERVING, in-flight requests finish
    * within the grace period), then the storage is released. Safe to call twice.

@@ -67,7 +67,7 @@ export async function openStorage(
 }
 
 /** The response header a worker process (`server.workers`) adds: its process id. */
-export const WORKER_HEADER = "pennant-worker";
+const WORKER_HEADER = "pennant-worker";
 
 /** Time kept back from the shutdown grace period for closing listeners after in-flight requests are cut. */
 const SHUTDOWN_MARGIN_MS = 500;

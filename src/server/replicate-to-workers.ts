@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { WorkerReport } from "../api/status-service.js";
 import type { Environment } from "../storage/environment.js";
 import type { Environments } from "../storage/environments.js";
+import type { SourceState } from "../storage/flag-source.js";
 import { encodeState, type ReplicatedState, type SentFiles } from "../storage/replicated-state.js";
 import type { EnvironmentDescriptor, EnvironmentUpdate, ToWorker } from "./cluster-messages.js";
 
@@ -28,6 +29,8 @@ export class Replicator {
   readonly #logger: Logger;
   readonly #replicas = new Map<number, Replica>();
   readonly #sent = new Map<string, SentFiles>();
+  /** The state last sent of each environment. */
+  readonly #states = new Map<string, SourceState | undefined>();
   readonly #waiters = new Set<() => void>();
   readonly #stop = new AbortController();
   #seq = 0;
@@ -43,6 +46,7 @@ export class Replicator {
         this.#sendState(environment);
       } else {
         this.#sent.delete(environment.key);
+        this.#states.delete(environment.key);
         this.#broadcast({ type: "removed", seq: ++this.#seq, key: environment.key });
       }
     }, this.#stop.signal);
@@ -58,6 +62,7 @@ export class Replicator {
     const environments = this.#environments.list().map((environment) => {
       const { update, sent } = encode(environment, undefined);
       this.#sent.set(environment.key, sent);
+      this.#states.set(environment.key, environment.servedState);
       return { descriptor: describe(environment), state: update, status: ownerStatus(environment) };
     });
     this.#replicas.set(id, { pid, send, startedAt: new Date().toISOString(), acked: -1, revisions: {} });
@@ -127,10 +132,14 @@ export class Replicator {
     this.#wake();
   }
 
+  /** After each swap, the new state; after a failed load, the status that reports it. */
   #follow(environment: Environment): void {
-    environment.subscribe(() => this.#sendState(environment), this.#stop.signal);
     environment.watchStatus(() => {
       if (this.#environments.get(environment.key) !== environment) return;
+      if (environment.servedState !== this.#states.get(environment.key)) {
+        this.#sendState(environment);
+        return;
+      }
       this.#broadcast({
         type: "status",
         seq: ++this.#seq,
@@ -144,6 +153,7 @@ export class Replicator {
     if (this.#environments.get(environment.key) !== environment) return;
     const { update, sent } = encode(environment, this.#sent.get(environment.key));
     this.#sent.set(environment.key, sent);
+    this.#states.set(environment.key, environment.servedState);
     const message: EnvironmentUpdate = {
       descriptor: describe(environment),
       state: update,

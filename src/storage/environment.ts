@@ -94,7 +94,7 @@ export class Environment {
   readonly #source: FlagSource;
   readonly #logger: Logger;
   readonly #live: LiveSnapshot;
-  readonly #listeners = new Set<(snapshot: Snapshot, state: SourceState) => void>();
+  readonly #listeners = new Set<(snapshot: Snapshot) => void>();
   readonly #statusListeners = new Set<() => void>();
   readonly #buildListeners = new Set<(build: BuildOutcome) => void>();
   readonly #stop = new AbortController();
@@ -283,8 +283,8 @@ export class Environment {
     signal.addEventListener("abort", () => this.#buildListeners.delete(listener), { once: true });
   }
 
-  /** Calls `listener` with each new snapshot, and the state it was built from, until `signal` aborts. */
-  subscribe(listener: (snapshot: Snapshot, state: SourceState) => void, signal: AbortSignal): void {
+  /** Calls `listener` with each new snapshot until `signal` aborts. */
+  subscribe(listener: (snapshot: Snapshot) => void, signal: AbortSignal): void {
     this.#listeners.add(listener);
     signal.addEventListener("abort", () => this.#listeners.delete(listener), { once: true });
   }
@@ -313,7 +313,7 @@ export class Environment {
       { revision: snapshot.revision, namespaces: snapshot.namespaces.size, flags, ms: Math.round(ms) },
       "flag state loaded",
     );
-    for (const listener of this.#listeners) listener(snapshot, state);
+    for (const listener of this.#listeners) listener(snapshot);
     for (const listener of this.#statusListeners) listener();
     if (left !== undefined) {
       this.#logger.warn({ files: left }, "serving the flag state without the files that could not load");

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { createClient, type Transport } from "@connectrpc/connect";
 import {
@@ -10,6 +9,7 @@ import {
 } from "@connectrpc/connect-node";
 import { ClientEvaluationService } from "../../src/gen/evaluation/evaluation_pb.js";
 import { EvaluationService } from "../../src/gen/flipt/evaluation/evaluation_pb.js";
+import { freshRequest, type WorkerAnswer } from "../helpers/fresh-request.js";
 import { createRemote, flagFile, type OutsideRemote } from "../helpers/outside-remote.js";
 import { type PennantProcess, startPennantProcess } from "../helpers/start-pennant-process.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
@@ -21,55 +21,20 @@ const WORKERS = 2;
 const CONNECTIONS = 4 * WORKERS;
 const SECRET = "workers-webhook-secret";
 
-interface Answer {
-  readonly status: number;
-  readonly worker: string;
-  readonly body: string;
-}
-
-/** One request on a connection of its own (cluster hands each new connection to the next worker). */
+/** One request on a connection of its own (see `freshRequest`). */
 function fresh(
   server: PennantProcess,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<Answer> {
-  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      {
-        host: "127.0.0.1",
-        port: server.httpPort,
-        method,
-        path,
-        agent: false,
-        headers: { "content-type": "application/json", ...headers },
-      },
-      (response) => {
-        let text = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => {
-          text += chunk;
-        });
-        response.on("end", () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            worker: String(response.headers["pennant-worker"] ?? ""),
-            body: text,
-          }),
-        );
-      },
-    );
-    request.on("error", reject);
-    request.setTimeout(10_000, () => request.destroy(new Error(`${method} ${path}: no answer within 10 s`)));
-    request.end(payload);
-  });
+): Promise<WorkerAnswer> {
+  return freshRequest(server.httpUrl, method, path, body, headers);
 }
 
 /** The same request on `CONNECTIONS` fresh connections, one after another. */
 async function everywhere(server: PennantProcess, method: string, path: string, body?: unknown) {
-  const answers: Answer[] = [];
+  const answers: WorkerAnswer[] = [];
   for (let index = 0; index < CONNECTIONS; index++) answers.push(await fresh(server, method, path, body));
   return answers;
 }
