@@ -88,10 +88,11 @@ describe("kill -9 right after writes are acknowledged, on local storage", () => 
       });
       assert.equal(response.status, 200, await response.text());
     }
-    // Creating a namespace makes a new file, which git commits (and leaves its message in COMMIT_EDITMSG);
-    // the flags below go to files that exist, which Pennant commits itself: COMMIT_EDITMSG stays as it is.
+    // git made the first commit when the directory became a repository (and left its message in
+    // COMMIT_EDITMSG); Pennant commits the new namespaces' files and the flags itself: the file stays as it is.
     const gitsLastMessage = readFileSync(join(directory, ".git", "COMMIT_EDITMSG"), "utf8");
-    assert.match(gitsLastMessage, /^create namespace n2/);
+    assert.match(gitsLastMessage, /^initialise flag state repository/);
+    assert.equal(git(directory, "log", "-1", "--format=%s"), "create namespace n2");
 
     const acks: Ack[] = [];
     for (let round = 0; round < 4; round++) {

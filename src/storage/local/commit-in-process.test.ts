@@ -242,6 +242,74 @@ describe("commits made without git", () => {
     }
   });
 
+  it("make new files without git, as `git add` and `git commit` would, and leave to git those it ignores", async () => {
+    const created = await repo({
+      "team/features.yaml": TEAM,
+      ".gitignore": "ignored/\n*.local.yaml\n!keep.local.yaml\n",
+      "README.md": "flags\n",
+    });
+    const twin = await mkdtemp(join(tmpdir(), "pennant-twin-"));
+    cleanup.push(() => rm(twin, { recursive: true, force: true }));
+    execFileSync("git", ["clone", "--quiet", created.path, twin]);
+    const { git, commands } = recording();
+    const writes = [
+      { path: "fresh/deep/features.yaml", text: "namespace: deep\n" },
+      { path: "team/features.yaml", text: "namespace: team\n# 1\n" },
+      { path: "team/keep.local.yaml", text: "namespace: kept\n" },
+      { path: "top.yaml", text: "namespace: top\n" },
+    ];
+    const made = await write(created.path, writes, { git });
+    assert.equal(made.leftToGit, undefined);
+    assert.deepEqual(
+      commands.map((command) => command[0]),
+      ["config", "check-attr", "check-ignore"],
+      "git is asked which new paths it ignores, and does no more",
+    );
+    assertClean(created, "after new files");
+    for (const { path, text } of writes) {
+      assert.equal(created.git("show", `HEAD:${path}`), text.trimEnd(), path);
+    }
+    // git itself, in a twin, makes the same tree.
+    for (const { path, text } of writes) {
+      execFileSync("mkdir", ["-p", join(twin, path, "..")]);
+      writeFileSync(join(twin, path), text);
+    }
+    const inTwin = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], {
+        cwd: twin,
+        encoding: "utf8",
+      }).trim();
+    inTwin("add", "--", ...writes.map((item) => item.path));
+    inTwin("commit", "--quiet", "--message", "twin");
+    assert.equal(created.git("rev-parse", "HEAD^{tree}"), inTwin("rev-parse", "HEAD^{tree}"));
+
+    // A path git ignores: git is asked to add it and refuses; nothing changes.
+    const head = created.git("rev-parse", "HEAD");
+    for (const path of ["ignored/features.yaml", "team/other.local.yaml"]) {
+      let leftToGit: string | undefined;
+      await assert.rejects(
+        commitWrites({
+          repository: created.path,
+          directory: "",
+          writes: [{ path, text: "namespace: hidden\n" }],
+          message: "ignored",
+          author,
+          existing: new Set(),
+          git: baseGit,
+          onLeftToGit: (reason) => {
+            leftToGit = reason;
+          },
+        }),
+        /ignored/,
+        path,
+      );
+      assert.match(leftToGit ?? "", /is new and ignored by git/, path);
+      assert.equal(existsSync(join(created.path, path)), false, `${path} is not left behind`);
+    }
+    assert.equal(created.git("rev-parse", "HEAD"), head);
+    assertClean(created, "after the refused writes");
+  });
+
   it("leave to git what git would do differently, and git does it", async () => {
     const cases: {
       what: string;
@@ -251,7 +319,6 @@ describe("commits made without git", () => {
       check?: (created: TempRepo) => void;
       skipClean?: boolean;
     }[] = [
-      { what: "a new file", reason: /is new/, path: "fresh/features.yaml" },
       {
         what: "a post-commit hook",
         reason: /post-commit hook/,
@@ -428,10 +495,14 @@ describe("commits made without git", () => {
     const branchLock = join(created.path, ".git/refs/heads/main.lock");
     writeFileSync(branchLock, "");
     await assert.rejects(
-      write(created.path, [{ path: "team/features.yaml", text: "namespace: team\n# no\n" }]),
+      write(created.path, [
+        { path: "team/features.yaml", text: "namespace: team\n# no\n" },
+        { path: "fresh/features.yaml", text: "namespace: fresh\n" },
+      ]),
       (error: unknown) => error instanceof UnavailableError && /main is locked/.test(error.message),
     );
     rmSync(branchLock);
+    assert.equal(existsSync(join(created.path, "fresh/features.yaml")), false, "the new file is removed");
     assert.equal(created.git("rev-parse", "HEAD"), head);
     assert.equal(
       readFileSync(join(created.path, "team/features.yaml"), "utf8"),
@@ -455,7 +526,11 @@ describe("commits made without git", () => {
       await write(created.path, [{ path: "README.md", text: "warm\n" }]);
       const head = created.git("rev-parse", "HEAD");
       let reached = false;
-      void write(created.path, [{ path: "team/features.yaml", text: "namespace: team\n# killed\n" }], {
+      const killed = [
+        { path: "team/features.yaml", text: "namespace: team\n# killed\n" },
+        { path: "fresh/features.yaml", text: "namespace: fresh\n" },
+      ];
+      void write(created.path, killed, {
         interrupt: (step) => {
           if (step !== stop) return Promise.resolve();
           reached = true;
@@ -466,11 +541,12 @@ describe("commits made without git", () => {
       // What a restart does (LocalSource.open with recover).
       await clearStaleLocks(created.path);
       const undone = await undoInterruptedWrite(created.path, baseGit);
-      assert.deepEqual(undone, ["team/features.yaml"], stop);
+      assert.deepEqual(undone, ["team/features.yaml", "fresh/features.yaml"], stop);
       const kept = stop === "ref" || stop === "index";
       if (kept) {
         assert.equal(created.git("rev-parse", "HEAD^"), head, `${stop}: the commit stands`);
         assert.equal(created.git("show", "HEAD:team/features.yaml"), "namespace: team\n# killed", stop);
+        assert.equal(created.git("show", "HEAD:fresh/features.yaml"), "namespace: fresh", stop);
       } else {
         assert.equal(created.git("rev-parse", "HEAD"), head, `${stop}: nothing was committed`);
       }
@@ -479,6 +555,7 @@ describe("commits made without git", () => {
         kept ? "namespace: team\n# killed\n" : TEAM,
         stop,
       );
+      assert.equal(existsSync(join(created.path, "fresh/features.yaml")), kept, `${stop}: the new file`);
       assertClean(created, stop);
       const next = await write(created.path, [
         { path: "team/features.yaml", text: "namespace: team\n# next\n" },

@@ -6,6 +6,7 @@ import {
   fstatSync,
   ftruncateSync,
   lstatSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -46,7 +47,7 @@ import {
 } from "../git/git-objects.js";
 import { type RepositoryLayout, readSymbolicHead, resolveLayout, updateBranch } from "../git/git-refs.js";
 import { createObjectReader, type ObjectReader, writeLooseObject } from "../git/object-store.js";
-import type { GitRunner } from "../git/run-git.js";
+import { GitError, type GitRunner } from "../git/run-git.js";
 
 /**
  * How long the configuration git sees (and the attributes of the paths written) are trusted before they are
@@ -147,7 +148,7 @@ function cacheFor(layout: RepositoryLayout): RepositoryCache {
  * shallow, a split or sparse index, sparse checkout, a merge or rebase in progress, a detached or unborn HEAD),
  * configuration that changes what `git commit` writes (signing, message cleanup or encoding, fsync, shared
  * permissions, line-ending conversion), hooks that `git commit --no-verify` runs, attributes on the paths, a new
- * file (git's ignore rules decide whether it may be added), an unusual author or message. Resolves with the new
+ * file that git's ignore rules keep out (git refuses to add it), an unusual author or message. Resolves with the new
  * commit, or `LeftToGit` before anything was changed.
  */
 export async function commitInProcess(input: InProcessCommit): Promise<string | LeftToGit> {
@@ -171,10 +172,18 @@ export async function commitInProcess(input: InProcessCommit): Promise<string | 
   const known = cache.config;
   const stale = known === undefined || Date.now() - known.readAt > CONFIG_RECHECK_MS || !known.unchanged();
   if (stale) cache.attributes.clear();
-  // Asked at once: two git processes when the configuration is read again, none otherwise.
-  const [config, plain] = await Promise.all([
+  // Paths to create: whether git may add them is for its ignore rules to say.
+  const absent = paths.filter(
+    (path, index) =>
+      texts[index] !== undefined &&
+      lstatSync(join(repository, path), { throwIfNoEntry: false }) === undefined,
+  );
+  // Asked at once: two git processes when the configuration is read again, none otherwise, and one more for a
+  // new file.
+  const [config, plain, ignored] = await Promise.all([
     stale ? readGitConfig(repository, git).catch(() => undefined) : known,
     attributesArePlain(cache, layout, paths, git).catch(() => undefined),
+    ignoredPaths(repository, absent, git).catch(() => undefined),
   ]);
   // A configuration git cannot read: let git say so.
   if (config === undefined) return leftToGit("git could not list its configuration");
@@ -195,6 +204,9 @@ export async function commitInProcess(input: InProcessCommit): Promise<string | 
   }
   if (plain === undefined) return leftToGit("git could not list the paths' attributes");
   if (!plain) return leftToGit("attributes on a path");
+  if (ignored === undefined) return leftToGit("git could not list which new paths it ignores");
+  const ignoredPath = absent.find((path) => ignored.has(path));
+  if (ignoredPath !== undefined) return leftToGit(`${ignoredPath} is new and ignored by git`);
 
   const indexPath = join(layout.gitDir, "index");
   const indexLock = `${indexPath}.lock`;
@@ -228,6 +240,8 @@ export async function commitInProcess(input: InProcessCommit): Promise<string | 
     if (input.interrupt !== undefined) await input.interrupt(name);
   };
   let journaled = false;
+  /** New files made so far: undone by removing them. */
+  const created: string[] = [];
   let commitId: string | undefined;
   let branchMoved = false;
   try {
@@ -239,8 +253,12 @@ export async function commitInProcess(input: InProcessCommit): Promise<string | 
       const text = texts[index];
       if (text === undefined) {
         rmSync(join(repository, path), { force: true });
-      } else {
+      } else if (plan.head.has(toBinary(path))) {
         written.push({ path, text, stats: writeWorkingFile(join(repository, path), text) });
+      } else {
+        const stats = createWorkingFile(join(repository, path), text);
+        created.push(path);
+        written.push({ path, text, stats });
       }
     }
     await step("files");
@@ -318,8 +336,12 @@ export async function commitInProcess(input: InProcessCommit): Promise<string | 
       }
     }
     if (journaled) {
-      // Every path is in HEAD (new files are left to git): each is checked out again.
-      await input.restore(paths, new Set(paths));
+      // Each path in HEAD is checked out again, and each new file made is removed.
+      const tracked = new Set(paths.filter((path) => plan.head.has(toBinary(path))));
+      await input.restore(
+        paths.filter((path) => tracked.has(path) || created.includes(path)),
+        tracked,
+      );
       rmSync(journal, { force: true });
     }
     throw error;
@@ -395,9 +417,11 @@ function planWrite(
       return leftToGit(`${path} is assumed unchanged, skipped or intended to add`);
     }
     if (inHead === undefined) {
-      // A new file: whether git may add it depends on its ignore rules. A deleted file that HEAD lacks: odd.
+      // A new file, which git does not ignore (see `ignoredPaths`), or a file made outside Pennant since. A
+      // deleted file that HEAD lacks: odd.
       if (atPath.length === 0 && !existsSync(join(input.repository, path))) {
-        return leftToGit(input.texts[position] === undefined ? `${path} is not tracked` : `${path} is new`);
+        if (input.texts[position] === undefined) return leftToGit(`${path} is not tracked`);
+        continue;
       }
       changed.push(path);
       continue;
@@ -678,6 +702,44 @@ function writeJournal(journal: string, paths: readonly string[]): void {
   } catch (error) {
     rmSync(`${journal}.tmp`, { force: true });
     throw error;
+  }
+}
+
+/**
+ * The paths among `paths` that git's ignore rules (`.gitignore` files, `info/exclude`, `core.excludesFile`) keep
+ * out, so that `git add` would refuse them: asked with `git check-ignore`, which exits 1 when it ignores none.
+ */
+async function ignoredPaths(
+  repository: string,
+  paths: readonly string[],
+  git: GitRunner,
+): Promise<ReadonlySet<string>> {
+  if (paths.length === 0) return new Set();
+  try {
+    const listed = await git(repository, ["check-ignore", "-z", "--stdin"], {
+      input: `${paths.join("\0")}\0`,
+    });
+    return new Set(listed.stdout.split("\0").filter((path) => path !== ""));
+  } catch (error) {
+    if (error instanceof GitError && error.exitCode === 1) return new Set();
+    throw error;
+  }
+}
+
+/**
+ * Makes a new file of the working tree (and the directories on the way) with its text, never following a link
+ * and never replacing a file that appeared meanwhile (`O_EXCL`: that is a write that fails, and is undone).
+ * Returns the file's stat data for the index.
+ */
+function createWorkingFile(file: string, text: string): BigIntStats {
+  mkdirSync(dirname(file), { recursive: true });
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const descriptor = openSync(file, flags, 0o644);
+  try {
+    writeFileSync(descriptor, Buffer.from(text, "utf8"));
+    return fstatSync(descriptor, { bigint: true });
+  } finally {
+    closeSync(descriptor);
   }
 }
 

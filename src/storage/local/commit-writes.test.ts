@@ -44,9 +44,11 @@ describe("undoInterruptedWrite", () => {
   after(async () => {
     for (const repo of repos) await repo.remove();
   });
+  /** A repository whose post-commit hook leaves every write to git (the runner below sees each step). */
   const repoWithTeam = async () => {
     const repo = await createTempRepo({ "team/features.yaml": "namespace: team\nflags: []\n" });
     repos.push(repo);
+    await writeFile(join(repo.path, ".git", "hooks", "post-commit"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
     return repo;
   };
 
