@@ -26,8 +26,12 @@ import { waitFor } from "../helpers/wait-for.js";
 
 const REPLICAS = 3;
 const POLL_INTERVAL_MS = 1_000;
-/** The design's bound: a replica serves what the remote holds within one poll (plus the fetch and rebuild). */
-const CONVERGENCE_BOUND_MS = POLL_INTERVAL_MS + 1_000;
+/**
+ * How long the replicas may take to serve the remote's head before the test fails. The design's bound is one poll
+ * plus the fetch and rebuild (about 2 s here); it is measured in `bench/remote-bench.ts`, not asserted here, where
+ * a loaded machine may stretch it: this deadline only catches replicas that never converge.
+ */
+const CONVERGENCE_DEADLINE_MS = 30_000;
 /** Flags each replica creates, all in the `default` namespace (one file), and how many of them it then updates. */
 const CREATES_PER_REPLICA = 6;
 const UPDATES_PER_REPLICA = 2;
@@ -126,21 +130,20 @@ describe("three replicas over one git remote served by git http-backend", () => 
   const remoteHead = () => remoteGit("rev-parse", "main");
 
   /**
-   * Waits until every replica serves the remote's head, and fails if that takes longer than the design's bound
-   * counted from `since` (the moment the last write was acknowledged). Resolves with the common revision.
+   * Waits until every replica serves the remote's head. Resolves with the common revision and how long that took
+   * from `since` (the moment the last write was acknowledged), which the test reports.
    */
   const converged = async (since: number, what: string) => {
     const head = remoteHead();
-    const remaining = since + CONVERGENCE_BOUND_MS - Date.now();
     const revisions = await waitFor(
       async () => {
         const served = await Promise.all(replicas.map(servedRevision));
         return served.every((revision) => revision === head) ? served : undefined;
       },
       {
-        deadlineMs: Math.max(remaining, 0),
+        deadlineMs: CONVERGENCE_DEADLINE_MS,
         intervalMs: 25,
-        what: `all ${REPLICAS} replicas serving ${head} within ${CONVERGENCE_BOUND_MS} ms of ${what}`,
+        what: `all ${REPLICAS} replicas serving ${head} after ${what}`,
       },
     );
     return { revision: revisions[0] as string, ms: Date.now() - since };
