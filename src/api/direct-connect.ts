@@ -18,7 +18,7 @@ import {
   parseContentType,
 } from "@connectrpc/connect/protocol-connect";
 import { clientAddressKey } from "./context-keys.js";
-import type { DirectUnary } from "./direct-unary.js";
+import type { DirectCall, DirectUnary } from "./direct-unary.js";
 import { undecodableRequest } from "./error-mapping.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -35,7 +35,7 @@ export interface DirectConnectOptions {
 }
 
 /** Connect compresses an answer from this size on (its `compressMinBytes` default, which the router keeps). */
-const COMPRESS_MIN_BYTES = 1024;
+export const COMPRESS_MIN_BYTES = 1024;
 
 /**
  * Connect unary calls (`POST`, `application/json` or `application/proto`) to the RPCs of the direct path, answered
@@ -63,8 +63,8 @@ export function createDirectConnect(
     if (type === undefined || type.stream) return false;
     if (headers["content-encoding"] !== undefined || headers["connect-timeout-ms"] !== undefined)
       return false;
-    const authority = "authority" in req ? req.authority : headers.host;
-    if (authority === undefined || !PLAIN_AUTHORITY.test(authority)) return false;
+    const authority = plainAuthority(req);
+    if (authority === undefined) return false;
     const hint = lengthHint(single(headers["content-length"]));
     if (hint === null || (hint !== undefined && hint > readMaxBytes)) return false;
 
@@ -83,22 +83,11 @@ export function createDirectConnect(
       try {
         const bytes = await readMessage(req, readMaxBytes, hint);
         const input = binary ? parseBinary(method.input, bytes) : parseJson(method.input, bytes);
-        const header = new Headers();
-        for (const name in headers) {
-          const value = headers[name];
-          if (value === undefined || name.startsWith(":")) continue;
-          if (typeof value === "string") header.append(name, value);
-          else for (const item of value) header.append(name, item);
-        }
-        const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
-        const { message } = await direct.call(method, input, {
-          header,
-          contextValues: createContextValues().set(clientAddressKey, req.socket.remoteAddress ?? ""),
-          url: `${encrypted ? "https" : "http"}://${authority}${req.url ?? ""}`,
-          protocolName: "connect",
-          responseHeader,
-          responseTrailer,
-        });
+        const { message } = await direct.call(
+          method,
+          input,
+          directCall(req, authority, "connect", responseHeader, responseTrailer),
+        );
         return {
           status: 200,
           body: binary
@@ -153,7 +142,43 @@ export function createDirectConnect(
 /** A Host or :authority Connect builds a URL from without trouble: a name or address, and a port. */
 const PLAIN_AUTHORITY = /^[A-Za-z0-9.-]+(?::[0-9]+)?$|^\[[0-9A-Fa-f:.]+\](?::[0-9]+)?$/;
 
-function single(value: string | string[] | undefined): string | undefined {
+/** The request's :authority (HTTP/2) or Host, as Connect reads it, when it is a plain one; undefined otherwise. */
+export function plainAuthority(req: NodeRequest): string | undefined {
+  const authority = "authority" in req ? req.authority : req.headers.host;
+  return authority !== undefined && PLAIN_AUTHORITY.test(authority) ? authority : undefined;
+}
+
+/**
+ * What `DirectUnary.call` needs of a request, as Connect's handlers build it: its headers (HTTP/2 pseudo-headers
+ * left out), the client's address, the URL.
+ */
+export function directCall(
+  req: NodeRequest,
+  authority: string,
+  protocolName: string,
+  responseHeader: Headers,
+  responseTrailer: Headers,
+): DirectCall {
+  const headers = req.headers;
+  const header = new Headers();
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || name.startsWith(":")) continue;
+    if (typeof value === "string") header.append(name, value);
+    else for (const item of value) header.append(name, item);
+  }
+  const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
+  return {
+    header,
+    contextValues: createContextValues().set(clientAddressKey, req.socket.remoteAddress ?? ""),
+    url: `${encrypted ? "https" : "http"}://${authority}${req.url ?? ""}`,
+    protocolName,
+    responseHeader,
+    responseTrailer,
+  };
+}
+
+export function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
@@ -165,7 +190,7 @@ function lengthHint(value: string | undefined): number | undefined | null {
 }
 
 /** Connect's binary parse: its error for bytes that are not the message, as the HTTP layer rewrites it. */
-function parseBinary(schema: Parameters<typeof fromBinary>[0], bytes: Uint8Array): Message {
+export function parseBinary(schema: Parameters<typeof fromBinary>[0], bytes: Uint8Array): Message {
   try {
     return fromBinary(schema, bytes);
   } catch (reason) {

@@ -31,6 +31,7 @@ import { clientAddressKey } from "./context-keys.js";
 import { applyCors, type CorsOptions } from "./cors.js";
 import { refuseCrossSiteWrite } from "./cross-site-write.js";
 import { createDirectConnect } from "./direct-connect.js";
+import { createDirectGrpc } from "./direct-grpc.js";
 import { createDirectUnary, type DirectUnary } from "./direct-unary.js";
 import { INTERNAL_MESSAGE, SERVER_FAULTS, toConnectError, undecodableRequest } from "./error-mapping.js";
 import { respecGrpcStatus, respecGrpcWebChunk } from "./grpc-message.js";
@@ -133,6 +134,14 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
       : createDirectConnect({
           direct,
           registry: options.registry,
+          readMaxBytes: options.maxRequestBytes,
+          acceptCompression: ACCEPT_COMPRESSION,
+        });
+  const directGrpc =
+    direct === undefined
+      ? undefined
+      : createDirectGrpc({
+          direct,
           readMaxBytes: options.maxRequestBytes,
           acceptCompression: ACCEPT_COMPRESSION,
         });
@@ -284,6 +293,7 @@ export function createHttpHandler(options: HttpHandlerOptions): NodeHandler {
     const handler = rpcs.get(req.url?.split("?", 1)[0] ?? "");
     if (handler !== undefined) {
       if (directConnect?.(handler, req, response) === true) return;
+      if (directGrpc?.(handler, req, response) === true) return;
       serveRpc(handler, req, response);
       return;
     }
