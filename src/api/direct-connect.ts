@@ -17,6 +17,7 @@ import {
   errorToJsonBytes,
   parseContentType,
 } from "@connectrpc/connect/protocol-connect";
+import { consumeBody, joinChunks } from "./consume-body.js";
 import { clientAddressKey } from "./context-keys.js";
 import type { DirectCall, DirectUnary } from "./direct-unary.js";
 import { undecodableRequest } from "./error-mapping.js";
@@ -204,58 +205,27 @@ export function parseBinary(schema: Parameters<typeof fromBinary>[0], bytes: Uin
  * promised, is an error, answered while the rest of the body is discarded.
  */
 function readMessage(req: NodeRequest, limit: number, hint: number | undefined): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-    };
-    // As Connect does, the rest of the body is left unread (Node discards it once the answer is written).
-    const fail = (error: unknown) => {
-      done();
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const unpromised = () =>
+    new ConnectError(`protocol error: promised ${hint} bytes, received ${size}`, Code.InvalidArgument);
+  // As Connect does, the rest of the body is left unread (Node discards it once the answer is written).
+  return consumeBody(req, {
+    chunk(chunk) {
       size += chunk.byteLength;
-      if (hint !== undefined && size > hint) {
-        fail(
-          new ConnectError(`protocol error: promised ${hint} bytes, received ${size}`, Code.InvalidArgument),
+      if (hint !== undefined && size > hint) throw unpromised();
+      if (size > limit) {
+        throw new ConnectError(
+          `message size is larger than configured readMaxBytes ${limit}`,
+          Code.ResourceExhausted,
         );
-      } else if (size > limit) {
-        fail(
-          new ConnectError(
-            `message size is larger than configured readMaxBytes ${limit}`,
-            Code.ResourceExhausted,
-          ),
-        );
-      } else {
-        chunks.push(chunk);
       }
-    };
-    const onEnd = () => {
-      done();
-      if (hint !== undefined && size < hint) {
-        reject(
-          new ConnectError(`protocol error: promised ${hint} bytes, received ${size}`, Code.InvalidArgument),
-        );
-        return;
-      }
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-    };
-    const onError = (error: Error) => {
-      done();
-      reject(error);
-    };
-    const onClose = () => {
-      done();
-      reject(new ConnectError("the request closed before its body ended", Code.Canceled));
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
+      chunks.push(chunk);
+    },
+    end() {
+      if (hint !== undefined && size < hint) throw unpromised();
+      return joinChunks(chunks);
+    },
+    closed: () => new ConnectError("the request closed before its body ended", Code.Canceled),
   });
 }

@@ -11,6 +11,7 @@ import {
 } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { consumeBody } from "./consume-body.js";
 import { COMPRESS_MIN_BYTES, directCall, parseBinary, plainAuthority } from "./direct-connect.js";
 import type { DirectUnary } from "./direct-unary.js";
 import { respecGrpcStatus, respecGrpcWebChunk } from "./grpc-message.js";
@@ -171,107 +172,83 @@ function readUnaryMessage<T>(
   web: boolean,
   parse: (bytes: Uint8Array) => T,
 ): Promise<T> {
-  return new Promise((resolve, reject) => {
-    /** Bytes received and not yet cut into a frame, and how many. */
-    const buffered: Buffer[] = [];
-    let size = 0;
-    /** The flags and length of a frame whose header is read and whose bytes are awaited; -1 when none is. */
-    let flags = 0;
-    let length = -1;
-    let found: { readonly message: T } | undefined;
-    const take = (count: number): Uint8Array => {
-      size -= count;
-      const first = buffered[0] as Buffer;
-      if (first.byteLength > count) {
-        buffered[0] = first.subarray(count);
-        return first.subarray(0, count);
-      }
-      if (first.byteLength === count) {
-        buffered.shift();
-        return first;
-      }
-      const out = Buffer.allocUnsafe(count);
-      let offset = 0;
-      while (offset < count) {
-        const chunk = buffered[0] as Buffer;
-        const part = Math.min(chunk.byteLength, count - offset);
-        chunk.copy(out, offset, 0, part);
-        offset += part;
-        if (part === chunk.byteLength) buffered.shift();
-        else buffered[0] = chunk.subarray(part);
-      }
-      return out;
-    };
-    const done = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-    };
-    const fail = (error: unknown) => {
-      done();
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
+  /** Bytes received and not yet cut into a frame, and how many. */
+  const buffered: Buffer[] = [];
+  let size = 0;
+  /** The flags and length of a frame whose header is read and whose bytes are awaited; -1 when none is. */
+  let flags = 0;
+  let length = -1;
+  let found: { readonly message: T } | undefined;
+  const take = (count: number): Uint8Array => {
+    size -= count;
+    const first = buffered[0] as Buffer;
+    if (first.byteLength > count) {
+      buffered[0] = first.subarray(count);
+      return first.subarray(0, count);
+    }
+    if (first.byteLength === count) {
+      buffered.shift();
+      return first;
+    }
+    const out = Buffer.allocUnsafe(count);
+    let offset = 0;
+    while (offset < count) {
+      const chunk = buffered[0] as Buffer;
+      const part = Math.min(chunk.byteLength, count - offset);
+      chunk.copy(out, offset, 0, part);
+      offset += part;
+      if (part === chunk.byteLength) buffered.shift();
+      else buffered[0] = chunk.subarray(part);
+    }
+    return out;
+  };
+  return consumeBody(req, {
+    chunk(chunk) {
       buffered.push(chunk);
       size += chunk.byteLength;
-      try {
-        const frames: Array<{ readonly flags: number; readonly data: Uint8Array }> = [];
-        for (;;) {
-          if (length < 0) {
-            if (size < ENVELOPE_HEADER_BYTES) break;
-            const header = take(ENVELOPE_HEADER_BYTES);
-            flags = header[0] as number;
-            length = new DataView(header.buffer, header.byteOffset, ENVELOPE_HEADER_BYTES).getUint32(1);
-            if (length > limit) {
-              throw new ConnectError(
-                `message size ${length} is larger than configured readMaxBytes ${limit}`,
-                Code.ResourceExhausted,
-              );
-            }
-          }
-          if (size < length) break;
-          frames.push({ flags, data: length === 0 ? new Uint8Array(0) : take(length) });
-          length = -1;
-        }
-        for (const frame of frames) {
-          if ((frame.flags & compressedFlag) !== 0) {
+      const frames: Array<{ readonly flags: number; readonly data: Uint8Array }> = [];
+      for (;;) {
+        if (length < 0) {
+          if (size < ENVELOPE_HEADER_BYTES) break;
+          const header = take(ENVELOPE_HEADER_BYTES);
+          flags = header[0] as number;
+          length = new DataView(header.buffer, header.byteOffset, ENVELOPE_HEADER_BYTES).getUint32(1);
+          if (length > limit) {
             throw new ConnectError(
-              "received compressed envelope, but do not know how to decompress",
-              Code.Internal,
+              `message size ${length} is larger than configured readMaxBytes ${limit}`,
+              Code.ResourceExhausted,
             );
           }
-          if (web && (frame.flags & trailerFlag) === trailerFlag) continue;
-          const message = parse(frame.data);
-          if (found !== undefined) {
-            throw new ConnectError(
-              "protocol error: received extra input message for unary method",
-              Code.Unimplemented,
-            );
-          }
-          found = { message };
         }
-      } catch (error) {
-        fail(error);
+        if (size < length) break;
+        frames.push({ flags, data: length === 0 ? new Uint8Array(0) : take(length) });
+        length = -1;
       }
-    };
-    const onEnd = () => {
-      done();
-      if (size > 0) {
-        reject(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
-      } else if (found === undefined) {
-        reject(
-          new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented),
-        );
-      } else {
-        resolve(found.message);
+      for (const frame of frames) {
+        if ((frame.flags & compressedFlag) !== 0) {
+          throw new ConnectError(
+            "received compressed envelope, but do not know how to decompress",
+            Code.Internal,
+          );
+        }
+        if (web && (frame.flags & trailerFlag) === trailerFlag) continue;
+        const message = parse(frame.data);
+        if (found !== undefined) {
+          throw new ConnectError(
+            "protocol error: received extra input message for unary method",
+            Code.Unimplemented,
+          );
+        }
+        found = { message };
       }
-    };
-    const onError = (error: Error) => fail(error);
-    const onClose = () => fail(new ConnectError("the request closed before its body ended", Code.Canceled));
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
+    },
+    end() {
+      if (size > 0) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+      if (found === undefined) {
+        throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+      }
+      return found.message;
+    },
+    closed: () => new ConnectError("the request closed before its body ended", Code.Canceled),
   });
 }

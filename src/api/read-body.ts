@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { consumeBody, joinChunks } from "./consume-body.js";
 
 /** A request body as Node hands it over: a stream of chunks, with the request's headers. */
 type BodyStream = Readable & { headers: Record<string, string | string[] | undefined> };
@@ -35,52 +36,28 @@ export async function readBody(request: BodyStream, limit: number): Promise<Uint
  * Every chunk of a stream until it ends; a stream that fails or closes first rejects, as iterating it would, and
  * one that grows past `limit` all the same is destroyed, as iterating it would.
  */
-function readToEnd(
+async function readToEnd(
   request: Readable,
   limit: number,
   tooLarge: () => ConnectError,
 ): Promise<Uint8Array | ConnectError> {
-  return new Promise((resolve, reject) => {
-    if (request.destroyed) {
-      reject(prematureClose());
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const settle = () => {
-      request.off("data", onData);
-      request.off("end", onEnd);
-      request.off("error", onError);
-      request.off("close", onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      chunks.push(chunk);
-      if (size <= limit) return;
-      settle();
-      request.destroy();
-      resolve(tooLarge());
-    };
-    const onEnd = () => {
-      settle();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-    };
-    const onError = (error: Error) => {
-      settle();
-      reject(error);
-    };
-    const onClose = () => {
-      settle();
-      reject(prematureClose());
-    };
-    request.on("data", onData);
-    request.on("end", onEnd);
-    request.on("error", onError);
-    request.on("close", onClose);
-  });
-}
-
-/** What iterating a stream that closed before its end throws. */
-function prematureClose(): Error {
-  return Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const over = tooLarge();
+  try {
+    return await consumeBody(request, {
+      chunk(chunk) {
+        size += chunk.byteLength;
+        chunks.push(chunk);
+        if (size <= limit) return;
+        request.destroy();
+        throw over;
+      },
+      end: () => joinChunks(chunks),
+      closed: () => Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" }),
+    });
+  } catch (error) {
+    if (error === over) return over;
+    throw error;
+  }
 }
