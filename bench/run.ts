@@ -39,9 +39,41 @@ const suites = Object.fromEntries(
   Object.entries(allSuites).filter(([name]) => only === undefined || name.includes(only)),
 );
 
+/** How long one suite may take before it is reported as not finished and the run goes on (the longest takes ~5). */
+const SUITE_DEADLINE_MS = 15 * 60_000;
+
+/** A suite's results, or an error once it has run past `SUITE_DEADLINE_MS` (naming what it still waits on). */
+async function runSuite(suite: string, run: () => Promise<BenchResult[]>): Promise<BenchResult[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const waiting = process.getActiveResourcesInfo().join(", ");
+      reject(
+        new Error(
+          `${suite} did not finish within ${SUITE_DEADLINE_MS / 60_000} min (waiting on: ${waiting})`,
+        ),
+      );
+    }, SUITE_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([run(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const results: (BenchResult & { suite: string; met: boolean | null })[] = [];
 for (const [suite, run] of Object.entries(suites)) {
-  for (const result of await run()) {
+  const started = performance.now();
+  let suiteResults: BenchResult[];
+  try {
+    suiteResults = await runSuite(suite, run);
+  } catch (error) {
+    // One suite that fails or hangs does not cost the others' figures: it is a missed row, and the run goes on.
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    suiteResults = [{ name: "suite finished", value: 0, unit: "", target: 1, lowerIsBetter: false }];
+  }
+  for (const result of suiteResults) {
     const met =
       result.target === undefined
         ? null
@@ -49,7 +81,10 @@ for (const [suite, run] of Object.entries(suites)) {
           ? result.value <= result.target
           : result.value >= result.target;
     results.push({ ...result, suite, met });
+    // Each figure as soon as it is known, so that a run cut short keeps what it measured.
+    console.error(`bench: ${suite}: ${result.name}: ${result.value.toFixed(1)} ${result.unit}`);
   }
+  console.error(`bench: ${suite} took ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
 const rows = results.map((result) => [
@@ -70,4 +105,5 @@ await writeFile(
   new URL("./results.json", import.meta.url),
   `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`,
 );
-process.exitCode = results.some((result) => result.met === false) ? 1 : 0;
+// A suite left hanging past its deadline must not keep the process alive.
+process.exit(results.some((result) => result.met === false) ? 1 : 0);
