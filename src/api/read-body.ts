@@ -43,7 +43,8 @@ async function readToEnd(
 ): Promise<Uint8Array | ConnectError> {
   const chunks: Buffer[] = [];
   let size = 0;
-  const over = tooLarge();
+  // Made only when needed: an error captures a stack, which every request would pay for.
+  let over: ConnectError | undefined;
   try {
     return await consumeBody(request, {
       chunk(chunk) {
@@ -51,13 +52,14 @@ async function readToEnd(
         chunks.push(chunk);
         if (size <= limit) return;
         request.destroy();
+        over = tooLarge();
         throw over;
       },
       end: () => joinChunks(chunks),
       closed: () => Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" }),
     });
   } catch (error) {
-    if (error === over) return over;
+    if (over !== undefined && error === over) return over;
     throw error;
   }
 }
