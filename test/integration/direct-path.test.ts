@@ -122,16 +122,21 @@ async function compare(pair: HandlerPair, probes: readonly Probe[]): Promise<See
 const json = (value: unknown) => JSON.stringify(value);
 const JSON_TYPE = { "content-type": "application/json" };
 
+/** A conformance case's requests as the evaluation API takes them. */
+function caseItems(testCase: (typeof CASES)[number]) {
+  return testCase.requests.map((request) => ({
+    namespaceKey: testCase.namespace,
+    flagKey: request.flag_key,
+    entityId: request.entity_id,
+    context: request.context,
+  }));
+}
+
 /** Every conformance request over the single-flag routes, per case over Batch, and over OFREP. */
 function conformanceProbes(): Probe[] {
   const probes: Probe[] = [];
   for (const testCase of CASES) {
-    const items = testCase.requests.map((request) => ({
-      namespaceKey: testCase.namespace,
-      flagKey: request.flag_key,
-      entityId: request.entity_id,
-      context: request.context,
-    }));
+    const items = caseItems(testCase);
     items.forEach((item, index) => {
       const kind = testCase.expected[index]?.kind;
       for (const route of kind === "error" ? ["boolean", "variant"] : [kind ?? "boolean"]) {
@@ -787,12 +792,7 @@ const RPC = EvaluationService.method;
 function grpcConformanceProbes(): GrpcProbe[] {
   const probes: GrpcProbe[] = [];
   for (const testCase of CASES) {
-    const items = testCase.requests.map((request) => ({
-      namespaceKey: testCase.namespace,
-      flagKey: request.flag_key,
-      entityId: request.entity_id,
-      context: request.context,
-    }));
+    const items = caseItems(testCase);
     items.forEach((item, index) => {
       const kind = testCase.expected[index]?.kind;
       for (const rpc of kind === "error"
