@@ -179,7 +179,7 @@ export function directCall(
   };
 }
 
-export function single(value: string | string[] | undefined): string | undefined {
+function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 

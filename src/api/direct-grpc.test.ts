@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { create, type DescMethod, toBinary } from "@bufbuild/protobuf";
 import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import { compressionGzip } from "@connectrpc/connect-node";
+import { closeServers } from "../../test/helpers/close-servers.js";
 import { EvaluationService } from "../gen/flipt/evaluation/evaluation_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { createDirectGrpc } from "./direct-grpc.js";
@@ -77,16 +78,7 @@ describe("createDirectGrpc()", () => {
   });
 
   after(async () => {
-    for (const session of sessions) session.destroy();
-    await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            if (server instanceof http.Server) server.closeAllConnections();
-            server.close(() => resolve());
-          }),
-      ),
-    );
+    await closeServers(servers, sessions);
   });
 
   const overH2 = (headers: Record<string, string>, body: Uint8Array = REQUEST) =>

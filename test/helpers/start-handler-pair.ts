@@ -8,6 +8,7 @@ import { loadConfig } from "../../src/config/load-config.js";
 import { createEnvironments } from "../../src/server/create-environments.js";
 import { readStaticTokens } from "../../src/server/read-static-tokens.js";
 import { createGitRunner } from "../../src/storage/git/run-git.js";
+import { closeServers } from "./close-servers.js";
 
 /** One API handler served over HTTP/1.1 and over h2c (prior knowledge), each on its own port. */
 export interface ServedHandler {
@@ -78,16 +79,7 @@ export async function startHandlerPair(env: Record<string, string>): Promise<Han
   return {
     ...pair,
     async stop() {
-      for (const session of sessions) session.destroy();
-      await Promise.all(
-        servers.map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              if (server instanceof http.Server) server.closeAllConnections();
-              server.close(() => resolve());
-            }),
-        ),
-      );
+      await closeServers(servers, sessions);
       await close();
     },
   };

@@ -457,13 +457,7 @@ async function assertSameOutcomes(transport: (served: ServedHandler) => Transpor
     return results;
   };
   for (const testCase of CASES.slice(0, 30)) {
-    const requests = testCase.requests.map((request) => ({
-      namespaceKey: testCase.namespace,
-      flagKey: request.flag_key,
-      entityId: request.entity_id,
-      context: request.context,
-      requestId: "fixed",
-    }));
+    const requests = caseItems(testCase).map((item) => ({ ...item, requestId: "fixed" }));
     const [direct, connect] = await outcome((c) => c.batch({ requests, requestId: "b" }));
     assert.equal(direct, connect, testCase.name);
     for (const request of requests) {
@@ -1082,13 +1076,7 @@ describe("the direct path answers as Connect's handlers do", () => {
           return results;
         };
         for (const testCase of CASES.slice(0, 30)) {
-          const requests = testCase.requests.map((request) => ({
-            namespaceKey: testCase.namespace,
-            flagKey: request.flag_key,
-            entityId: request.entity_id,
-            context: request.context,
-            requestId: "fixed",
-          }));
+          const requests = caseItems(testCase).map((item) => ({ ...item, requestId: "fixed" }));
           const [d, c] = await outcome(evaluation, "Batch", { requests, requestId: "b" });
           assert.equal(d, c, testCase.name);
           for (const request of requests) {
