@@ -147,7 +147,7 @@ export function checkFlagdAgreement(
 
   for (const request of variants) {
     const flag = flags.get(request.flagKey) as Extract<EngineFlag, { kind: "variant" }>;
-    const ours = pennant.variant(request);
+    const ours = pennant.resolveVariant(request);
     const theirs = flagd.resolveStringEvaluation(request.flagKey, "", flagdContext(request));
     const rule = flag.rules.findIndex((candidate) => ours.segmentKeys.includes(candidate.segment));
     const expected = rule < 0 ? undefined : flag.rules[rule];
@@ -168,7 +168,7 @@ export function checkFlagdAgreement(
   }
 
   for (const request of booleans) {
-    const ours = pennant.boolean(request);
+    const ours = pennant.resolveBoolean(request);
     const theirs = flagd.resolveBooleanEvaluation(request.flagKey, false, flagdContext(request));
     const segment = ours.segmentKeys.length > 0;
     const ok = segment

@@ -45,6 +45,13 @@ export interface SegmentMemo {
   /** The evaluation whose answer `matched` is; 0 for none (stamps start at 1). */
   stamp: number;
   matched: boolean;
+  /** How often the engine has evaluated the segment by reading its constraints one by one, until it is compiled. */
+  calls: number;
+  /**
+   * The segment compiled by the engine once it has been evaluated often enough (the engine's `SegmentTest`: the
+   * same answers as its constraints read one by one); undefined until then, or when it cannot be compiled.
+   */
+  test: ((context: Readonly<Record<string, string>>, entityId: string) => number) | undefined;
 }
 
 /** The segments of a rule or rollout. Segments whose constraints could not be prepared are left out, as Flipt does. */

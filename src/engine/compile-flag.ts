@@ -273,7 +273,7 @@ function buildSegment(
       key,
       matchAll: segment.matchType !== "ANY_MATCH_TYPE",
       constraints,
-      memo: { stamp: 0, matched: false },
+      memo: { stamp: 0, matched: false, calls: 0, test: undefined },
     },
   };
 }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
+import type { EvalFlag, EvalRollout, EvalSegment, EvalSegmentSet } from "../domain/evaluation-model.js";
 import type {
   ComparisonType,
   Constraint,
@@ -22,6 +23,7 @@ import type {
 } from "../domain/flag-state.js";
 import { compileFlags } from "./compile-flag.js";
 import { evaluateFlag } from "./evaluate-flag.js";
+import { COMPILE_AFTER } from "./match-segments.js";
 
 interface ConformanceCase {
   readonly name: string;
@@ -216,49 +218,85 @@ describe("conformance (Flipt v2 expected results)", () => {
           );
           continue;
         }
-        const result = evaluateFlag(flag, {
-          flagKey: request.flag_key,
-          entityId: request.entity_id,
-          context: request.context,
-        });
-        if (!result.ok) {
-          assert.deepEqual(
-            expected,
-            { kind: "error", reason: "UNKNOWN_ERROR_EVALUATION_REASON", flag_key: request.flag_key },
-            label,
-          );
-          continue;
-        }
-        const actual = result.value;
-        const keys = [...actual.segmentKeys].sort();
-        if (actual.kind === "variant") {
-          assert.deepEqual(
-            {
-              kind: actual.kind,
-              match: actual.match,
-              variant_key: actual.variantKey,
-              variant_attachment: actual.variantAttachment,
-              reason: actual.reason,
-              segment_keys: keys,
-              flag_key: actual.flagKey,
-            },
-            expected,
-            label,
-          );
-        } else {
-          assert.deepEqual(
-            {
-              kind: actual.kind,
-              enabled: actual.enabled,
-              reason: actual.reason,
-              segment_keys: keys,
-              flag_key: actual.flagKey,
-            },
-            expected,
-            label,
-          );
+        // Evaluated as often as it takes the engine to compile the segments (`COMPILE_AFTER`), and once more: each
+        // answer must be Flipt's, the first ones read from the constraints one by one, the last from compiled code.
+        for (let round = 0; round <= COMPILE_AFTER; round++) {
+          checkResult(flag, request, expected, label);
         }
       }
+      compiledSegments += countCompiled(compiled.flags.values());
     });
   }
+
+  it("evaluated the cases' segments compiled too", () => {
+    assert.ok(compiledSegments > 100, `${compiledSegments} segments compiled`);
+  });
 });
+
+let compiledSegments = 0;
+
+/** Segments of these flags that the engine has compiled. */
+function countCompiled(flags: Iterable<EvalFlag>): number {
+  const segments = new Set<EvalSegment>();
+  for (const flag of flags) {
+    for (const set of [...flag.rules.map((rule) => rule.segments), ...flag.rollouts.map(rolloutSegments)]) {
+      for (const segment of set?.segments ?? []) if (segment.memo?.test !== undefined) segments.add(segment);
+    }
+  }
+  return segments.size;
+}
+
+function rolloutSegments(rollout: EvalRollout): EvalSegmentSet | undefined {
+  return rollout.kind === "segment" ? rollout.segments : undefined;
+}
+
+/** One evaluation of a conformance request against its expected result. */
+function checkResult(
+  flag: EvalFlag,
+  request: ConformanceCase["requests"][number],
+  expected: ExpectedResult | undefined,
+  label: string,
+): void {
+  const result = evaluateFlag(flag, {
+    flagKey: request.flag_key,
+    entityId: request.entity_id,
+    context: request.context,
+  });
+  if (!result.ok) {
+    assert.deepEqual(
+      expected,
+      { kind: "error", reason: "UNKNOWN_ERROR_EVALUATION_REASON", flag_key: request.flag_key },
+      label,
+    );
+    return;
+  }
+  const actual = result.value;
+  const keys = [...actual.segmentKeys].sort();
+  if (actual.kind === "variant") {
+    assert.deepEqual(
+      {
+        kind: actual.kind,
+        match: actual.match,
+        variant_key: actual.variantKey,
+        variant_attachment: actual.variantAttachment,
+        reason: actual.reason,
+        segment_keys: keys,
+        flag_key: actual.flagKey,
+      },
+      expected,
+      label,
+    );
+  } else {
+    assert.deepEqual(
+      {
+        kind: actual.kind,
+        enabled: actual.enabled,
+        reason: actual.reason,
+        segment_keys: keys,
+        flag_key: actual.flagKey,
+      },
+      expected,
+      label,
+    );
+  }
+}

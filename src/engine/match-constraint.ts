@@ -147,7 +147,8 @@ function isBlank(value: string): boolean {
   return true;
 }
 
-function stringSet(constraint: EvalConstraint): ReadonlySet<string> {
+/** The set of an `isoneof`/`isnotoneof` STRING or ENTITY_ID constraint whose list was prepared. */
+export function stringSet(constraint: EvalConstraint): ReadonlySet<string> {
   return (constraint.prepared as Extract<PreparedValue, { kind: "string-set" }>).values;
 }
 

@@ -2,6 +2,7 @@ import type { EvalConstraint, EvalSegment, EvalSegmentSet } from "../domain/eval
 import type { EvaluationInput } from "./evaluation-result.js";
 import type { ExplainTracer } from "./explain-tracer.js";
 import { constraintOutcome, Outcome, outcomeOf } from "./match-constraint.js";
+import { compileSegment } from "./segment-code.js";
 import { NO_STAMP, newSubject, type Subject } from "./subject.js";
 
 /** Returned when an unsupported comparison type was reached: the whole evaluation fails. */
@@ -81,6 +82,17 @@ export function setKeys(
   const memo = set.memo;
   if (memo !== undefined) {
     if (memo.stamp === subject.stamp) return memo.matched ? set.keys : null;
+    const test = memo.test;
+    if (test !== undefined && tracer === undefined) {
+      const outcome = test(subject.context, subject.entityId);
+      if (outcome === Outcome.UNKNOWN_TYPE) return UNKNOWN_KEYS;
+      const matched = outcome === Outcome.MATCH;
+      if (subject.stamp !== NO_STAMP) {
+        memo.stamp = subject.stamp;
+        memo.matched = matched;
+      }
+      return matched ? set.keys : null;
+    }
     return singleSet(set, subject, tracer);
   }
   return matchSet(set, subject, tracer);
@@ -108,6 +120,34 @@ function segmentOutcome(segment: EvalSegment, subject: Subject, tracer?: Explain
  * or UNKNOWN_TYPE.
  */
 function evaluateSegment(segment: EvalSegment, subject: Subject, tracer?: ExplainTracer): number {
+  const memo = segment.memo;
+  let outcome: number;
+  if (memo === undefined || tracer !== undefined) {
+    outcome = interpretSegment(segment, subject, tracer);
+  } else {
+    // A compiled segment gives the same answers faster; it is compiled once it has been evaluated often enough
+    // (an explanation always reads the constraints one by one, to report each).
+    let test = memo.test;
+    if (test === undefined && ++memo.calls === COMPILE_AFTER) {
+      test = compileSegment(segment);
+      memo.test = test;
+    }
+    outcome =
+      test === undefined ? interpretSegment(segment, subject) : test(subject.context, subject.entityId);
+  }
+  const stamp = subject.stamp;
+  if (memo !== undefined && stamp !== NO_STAMP && outcome !== Outcome.UNKNOWN_TYPE) {
+    memo.stamp = stamp;
+    memo.matched = outcome === Outcome.MATCH;
+  }
+  return outcome;
+}
+
+/** A segment evaluated after this many evaluations by its constraints one by one is compiled (see `compileSegment`). */
+export const COMPILE_AFTER = 64;
+
+/** The segment's constraints against the Subject, one by one: MATCH, NO_MATCH or UNKNOWN_TYPE. */
+function interpretSegment(segment: EvalSegment, subject: Subject, tracer?: ExplainTracer): number {
   const constraints = segment.constraints;
   const matchAll = segment.matchAll;
   const context = subject.context;
@@ -133,12 +173,6 @@ function evaluateSegment(segment: EvalSegment, subject: Subject, tracer?: Explai
       matched = !matchAll;
       break;
     }
-  }
-  const memo = segment.memo;
-  const stamp = subject.stamp;
-  if (memo !== undefined && stamp !== NO_STAMP) {
-    memo.stamp = stamp;
-    memo.matched = matched;
   }
   return matched ? Outcome.MATCH : Outcome.NO_MATCH;
 }

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { describe, it } from "node:test";
-import { ValidationError } from "../domain/errors.js";
+import { promisify } from "node:util";
+import { NotFoundError, ValidationError } from "../domain/errors.js";
+import { COMPILE_AFTER } from "../engine/match-segments.js";
 import { buildSnapshot } from "../storage/build-snapshot.js";
 import { createResponder } from "./create-responder.js";
 import type { EvaluationRequest, EvaluationResponse } from "./evaluator.js";
@@ -97,7 +100,109 @@ function item(response: EvaluationResponse): unknown {
   }
 }
 
+/** Requests over every flag of FEATURES, their segments matched and missed, and the calls' errors. */
+const REQUESTS: readonly EvaluationRequest[] = [
+  ...["v1", "v2", "b1", "b2", "missing"].flatMap((flagKey) =>
+    [
+      { plan: "pro", age: "30", org: "acme-1" },
+      { plan: "free", age: "12" },
+      { plan: "team", age: "x", org: "other" },
+      {},
+    ].flatMap((context) => [
+      { flagKey, entityId: "user-7", context },
+      { flagKey, entityId: "user-8", context, requestId: "r" },
+    ]),
+  ),
+  { flagKey: "b1", namespaceKey: "other", entityId: "user-9" },
+  { flagKey: "", entityId: "user-9" },
+];
+
+/** A call's answer, or its error's class and message. */
+function outcome(call: () => unknown): unknown {
+  try {
+    return call();
+  } catch (error) {
+    return { error: (error as Error).constructor.name, message: (error as Error).message };
+  }
+}
+
 describe("createResponder", () => {
+  it("resolves as the single calls answer, without the envelope, and fails with the same errors", () => {
+    const evaluate = responder();
+    const answers = new Set<string>();
+    // Often enough for the segments to be compiled: both ways must answer alike.
+    for (let round = 0; round <= COMPILE_AFTER; round++) {
+      for (const request of REQUESTS) {
+        const boolean = ["b1", "b2"].includes(request.flagKey);
+        const resolved = outcome(() =>
+          boolean ? evaluate.resolveBoolean(request) : evaluate.resolveVariant(request),
+        );
+        const full = outcome(() => {
+          const { requestId, requestDurationMillis, timestamp, ...answer } = boolean
+            ? evaluate.boolean(request)
+            : evaluate.variant(request);
+          assert.equal(requestId, request.requestId ?? "");
+          return answer;
+        });
+        assert.deepEqual(resolved, full, JSON.stringify(request));
+        // The same fields in the same order as Flipt's response, less the envelope.
+        if (!("error" in (resolved as object)))
+          assert.deepEqual(Object.keys(resolved as object), Object.keys(full as object));
+        answers.add(JSON.stringify(resolved));
+      }
+    }
+    const all = [...answers].join("\n");
+    for (const expected of [
+      "MATCH_EVALUATION_REASON",
+      "DEFAULT_EVALUATION_REASON",
+      NotFoundError.name,
+      ValidationError.name,
+    ]) {
+      assert.ok(all.includes(expected), `some request answers ${expected}`);
+    }
+  });
+
+  it("answers the same where code generation is disallowed (the segments are then never compiled)", async () => {
+    const script = `
+      import { buildSnapshot } from ${JSON.stringify(new URL("../storage/build-snapshot.ts", import.meta.url).href)};
+      import { createResponder } from ${JSON.stringify(new URL("./create-responder.ts", import.meta.url).href)};
+      import { compileSegment } from ${JSON.stringify(new URL("../engine/segment-code.ts", import.meta.url).href)};
+      const build = buildSnapshot({ revision: "r", files: [{ path: "features.yaml", bytes: new TextEncoder().encode(${JSON.stringify(FEATURES)}) }] }, new Date());
+      const evaluate = createResponder(() => build.snapshot);
+      const answers = [];
+      for (let round = 0; round <= ${COMPILE_AFTER}; round++) {
+        for (const request of ${JSON.stringify(REQUESTS)}) {
+          try { answers.push(evaluate.resolveBoolean(request)); } catch (error) { answers.push(error.message); }
+          try { answers.push(evaluate.resolveVariant(request)); } catch (error) { answers.push(error.message); }
+        }
+      }
+      const compiled = compileSegment({ key: "s", matchAll: true, constraints: [] }) !== undefined;
+      process.stdout.write(JSON.stringify({ compiled, answers }));
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      "--disallow-code-generation-from-strings",
+      "--import",
+      "tsx",
+      "--input-type=module",
+      "--eval",
+      script,
+    ]);
+    const child = JSON.parse(stdout) as { compiled: boolean; answers: unknown[] };
+    assert.equal(child.compiled, false);
+    const evaluate = responder();
+    const answers: unknown[] = [];
+    for (let round = 0; round <= COMPILE_AFTER; round++) {
+      for (const request of REQUESTS) {
+        answers.push(outcome(() => evaluate.resolveBoolean(request)));
+        answers.push(outcome(() => evaluate.resolveVariant(request)));
+      }
+    }
+    const messages = answers.map((answer) =>
+      typeof answer === "object" && answer !== null && "message" in answer ? answer.message : answer,
+    );
+    assert.deepEqual(child.answers, JSON.parse(JSON.stringify(messages)));
+  });
+
   it("answers each batch item as the single call for the same request, whatever the batch shares", () => {
     const evaluate = responder();
     const contexts = [

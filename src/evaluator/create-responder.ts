@@ -13,15 +13,19 @@ import type {
   BatchEvaluationResponse,
   BatchOptions,
   BooleanEvaluationResponse,
+  BooleanResolution,
   EvaluationRequest,
   EvaluationResponse,
   VariantEvaluationResponse,
+  VariantResolution,
 } from "./evaluator.js";
 
 /** The synchronous half of an evaluator: requests in, Flipt's response envelopes out. */
 export interface Responder {
   boolean(request: EvaluationRequest): BooleanEvaluationResponse;
   variant(request: EvaluationRequest): VariantEvaluationResponse;
+  resolveBoolean(request: EvaluationRequest): BooleanResolution;
+  resolveVariant(request: EvaluationRequest): VariantResolution;
   batch(requests: readonly EvaluationRequest[], options?: BatchOptions): BatchEvaluationResponse;
 }
 
@@ -86,21 +90,33 @@ export function createResponder(current: () => Snapshot): Responder {
     return subject;
   };
 
+  /**
+   * A single call's work: checks the request, finds its flag of `type` and writes the flag's answer to `decision`;
+   * returns the flag, or throws what Flipt answers (NotFound, a wrong type, an unknown constraint type).
+   */
+  const decide = (request: EvaluationRequest, type: EvalFlag["type"]): EvalFlag => {
+    const flagKey = checkFlagKey(request, -1);
+    const context = checkContext(request.context, -1);
+    const snapshot = current();
+    const namespaceKey = request.namespaceKey || DEFAULT_NAMESPACE;
+    const flag = lookup(snapshot, namespaceKey, flagKey);
+    if (flag === undefined || flag.type !== type) {
+      throw refusal(snapshot, namespaceKey, flagKey, flag, type);
+    }
+    const subject = takeSubject(request.entityId ?? "", context);
+    const ok =
+      type === "BOOLEAN_FLAG_TYPE"
+        ? decideBoolean(flag, flag.key, subject, decision)
+        : decideVariant(flag, subject, decision);
+    state.spare = subject;
+    if (!ok) throw toError(UNKNOWN_CONSTRAINT_TYPE);
+    return flag;
+  };
+
   return {
     boolean(request) {
       const started = clock.now();
-      const flagKey = checkFlagKey(request, -1);
-      const context = checkContext(request.context, -1);
-      const snapshot = current();
-      const namespaceKey = request.namespaceKey || DEFAULT_NAMESPACE;
-      const flag = lookup(snapshot, namespaceKey, flagKey);
-      if (flag === undefined || flag.type !== "BOOLEAN_FLAG_TYPE") {
-        throw refusal(snapshot, namespaceKey, flagKey, flag, "BOOLEAN_FLAG_TYPE");
-      }
-      const subject = takeSubject(request.entityId ?? "", context);
-      const ok = decideBoolean(flag, flag.key, subject, decision);
-      state.spare = subject;
-      if (!ok) throw toError(UNKNOWN_CONSTRAINT_TYPE);
+      const flag = decide(request, "BOOLEAN_FLAG_TYPE");
       const finished = clock.now();
       return booleanResponse(
         decision,
@@ -113,18 +129,7 @@ export function createResponder(current: () => Snapshot): Responder {
 
     variant(request) {
       const started = clock.now();
-      const flagKey = checkFlagKey(request, -1);
-      const context = checkContext(request.context, -1);
-      const snapshot = current();
-      const namespaceKey = request.namespaceKey || DEFAULT_NAMESPACE;
-      const flag = lookup(snapshot, namespaceKey, flagKey);
-      if (flag === undefined || flag.type !== "VARIANT_FLAG_TYPE") {
-        throw refusal(snapshot, namespaceKey, flagKey, flag, "VARIANT_FLAG_TYPE");
-      }
-      const subject = takeSubject(request.entityId ?? "", context);
-      const ok = decideVariant(flag, subject, decision);
-      state.spare = subject;
-      if (!ok) throw toError(UNKNOWN_CONSTRAINT_TYPE);
+      const flag = decide(request, "VARIANT_FLAG_TYPE");
       const finished = clock.now();
       return variantResponse(
         decision,
@@ -133,6 +138,28 @@ export function createResponder(current: () => Snapshot): Responder {
         finished - started,
         timestampAt(finished),
       );
+    },
+
+    resolveBoolean(request) {
+      const flag = decide(request, "BOOLEAN_FLAG_TYPE");
+      return {
+        enabled: decision.enabled,
+        reason: decision.reason,
+        flagKey: flag.key,
+        segmentKeys: decision.segmentKeys,
+      };
+    },
+
+    resolveVariant(request) {
+      const flag = decide(request, "VARIANT_FLAG_TYPE");
+      return {
+        match: decision.match,
+        segmentKeys: decision.segmentKeys,
+        reason: decision.reason,
+        variantKey: decision.variantKey,
+        variantAttachment: decision.variantAttachment,
+        flagKey: flag.key,
+      };
     },
 
     batch(requests, options) {

@@ -27,10 +27,20 @@ export interface EvaluationRequest {
   readonly requestId?: string | undefined;
 }
 
-/** Flipt's `BooleanEvaluationResponse`. */
-export interface BooleanEvaluationResponse {
+/**
+ * A boolean flag's answer: Flipt's `BooleanEvaluationResponse` without the envelope (request id, duration,
+ * timestamp). What `resolveBoolean` returns.
+ */
+export interface BooleanResolution {
   readonly enabled: boolean;
   readonly reason: EvaluationReasonName;
+  readonly flagKey: string;
+  /** The matched segments of the rollout that decided, in the order the rollout lists them; else empty. */
+  readonly segmentKeys: readonly string[];
+}
+
+/** Flipt's `BooleanEvaluationResponse`: the answer in its envelope. */
+export interface BooleanEvaluationResponse extends BooleanResolution {
   readonly requestId: string;
   /**
    * Time spent evaluating, in fractional milliseconds: the monotonic clock (`performance.now()`) read as the call
@@ -44,13 +54,13 @@ export interface BooleanEvaluationResponse {
    * at most once a second, so a step of the system clock shows within a second.
    */
   readonly timestamp: string;
-  readonly flagKey: string;
-  /** The matched segments of the rollout that decided, in the order the rollout lists them; else empty. */
-  readonly segmentKeys: readonly string[];
 }
 
-/** Flipt's `VariantEvaluationResponse`. */
-export interface VariantEvaluationResponse {
+/**
+ * A variant flag's answer: Flipt's `VariantEvaluationResponse` without the envelope (request id, duration,
+ * timestamp). What `resolveVariant` returns.
+ */
+export interface VariantResolution {
   readonly match: boolean;
   /** The matched segments of the rule that decided, in the order the rule lists them; else empty. */
   readonly segmentKeys: readonly string[];
@@ -59,12 +69,16 @@ export interface VariantEvaluationResponse {
   readonly variantKey: string;
   /** The variant's attachment as compact JSON text, `null` for a variant without one, "" when none was chosen. */
   readonly variantAttachment: string;
+  readonly flagKey: string;
+}
+
+/** Flipt's `VariantEvaluationResponse`: the answer in its envelope. */
+export interface VariantEvaluationResponse extends VariantResolution {
   readonly requestId: string;
   /** As `BooleanEvaluationResponse.requestDurationMillis`. */
   readonly requestDurationMillis: number;
   /** As `BooleanEvaluationResponse.timestamp`. */
   readonly timestamp: string;
-  readonly flagKey: string;
 }
 
 /** Flipt's `ErrorEvaluationResponse`: a batch item that could not be evaluated. */
@@ -125,6 +139,14 @@ export interface Evaluator {
   boolean(request: EvaluationRequest): BooleanEvaluationResponse;
   /** Evaluates a variant flag. Throws as `boolean` does (`flag type BOOLEAN_FLAG_TYPE invalid`). */
   variant(request: EvaluationRequest): VariantEvaluationResponse;
+  /**
+   * `boolean` without the envelope: the same answer and the same errors, without the request id, the duration or
+   * the timestamp, and so without reading the clock (two reads are about a third of a call). For callers that
+   * want only the answer, such as an OpenFeature provider.
+   */
+  resolveBoolean(request: EvaluationRequest): BooleanResolution;
+  /** `variant` without the envelope, as `resolveBoolean` is `boolean` without it. */
+  resolveVariant(request: EvaluationRequest): VariantResolution;
   /**
    * Evaluates flags of either type in order. A flag that is missing or fails to evaluate becomes an error item;
    * only a malformed request (an empty flag key, a non-string context value) throws ValidationError.
