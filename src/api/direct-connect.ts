@@ -54,7 +54,6 @@ export function createDirectConnect(
   const readJson = { ignoreUnknownFields: true, registry: options.registry };
   const writeJson = { ignoreUnknownFields: true, registry: options.registry };
   const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
 
   return (handler, req, res) => {
     const method = handler.method;
@@ -93,7 +92,7 @@ export function createDirectConnect(
           status: 200,
           body: binary
             ? toBinary(method.output, message)
-            : encoder.encode(toJsonString(method.output, message, writeJson)),
+            : Buffer.from(toJsonString(method.output, message, writeJson), "utf8"),
         };
       } catch (reason) {
         const error =

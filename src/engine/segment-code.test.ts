@@ -5,7 +5,7 @@ import type { EvalConstraint, EvalSegment } from "../domain/evaluation-model.js"
 import { CONSTRAINT_OPERATORS, type ComparisonType } from "../domain/flag-state.js";
 import { Outcome } from "./match-constraint.js";
 import { matchSegment, UNKNOWN_TYPE } from "./match-segments.js";
-import { compileSegment, MAX_GENERATED_SOURCES } from "./segment-code.js";
+import { compileSegment, MAX_SEGMENT_SOURCES } from "./segment-code.js";
 
 /** A constraint value per type, with the values that are not prepared (empty, unparsable lists are dropped). */
 const CONSTRAINT_VALUES: Readonly<Record<ComparisonType, readonly string[]>> = {
@@ -194,7 +194,7 @@ describe("compileSegment", () => {
     }
   });
 
-  it("shares one source among segments that differ only in their values, and stops at MAX_GENERATED_SOURCES", () => {
+  it("shares one source among segments that differ only in their values, and stops at MAX_SEGMENT_SOURCES", () => {
     // Run last in this file: it fills the process's sources.
     const sameShape = (value: string) =>
       compileSegment(evalSegment("s", true, evalConstraint("STRING_COMPARISON_TYPE", "shared", "eq", value)));
@@ -210,7 +210,7 @@ describe("compileSegment", () => {
     let index = 0;
     while (byProperty(`property-${index}`) !== undefined) {
       index++;
-      assert.ok(index <= MAX_GENERATED_SOURCES, "compiles no more than MAX_GENERATED_SOURCES sources");
+      assert.ok(index <= MAX_SEGMENT_SOURCES, "compiles no more than MAX_SEGMENT_SOURCES sources");
     }
     // Sources compiled before the limit are still served.
     assert.ok(sameShape("three") !== undefined);

@@ -15,7 +15,7 @@ export type SegmentTest = (context: Readonly<Record<string, string>>, entityId: 
  * depends on the constraints' comparisons and property names, not their values, so real flag state has few; past
  * this many (a hostile repository), the rest are left to the interpreter and the code kept stays bounded.
  */
-export const MAX_GENERATED_SOURCES = 2048;
+export const MAX_SEGMENT_SOURCES = 2048;
 
 const factories = new Map<string, (...constants: unknown[]) => unknown>();
 
@@ -33,24 +33,24 @@ const HELPERS = {
  * Generated code being written: its statements, and the constants it is passed (`h`, the helpers, then `k1`...).
  * Locals: `v` (the value compared), `n` (it as a number), `o` (an outcome).
  */
-export interface Code {
+interface Code {
   readonly lines: string[];
   readonly constants: unknown[];
 }
 
-export function newCode(): Code {
+function newCode(): Code {
   return { lines: [], constants: [HELPERS] };
 }
 
 /** Passes `value` to the code; returns the name it has there. */
-export function constant(code: Code, value: unknown): string {
+function constant(code: Code, value: unknown): string {
   code.constants.push(value);
   return `k${code.constants.length - 1}`;
 }
 
 /**
  * The segment as JavaScript (see `SegmentTest`), or undefined when it cannot be compiled: code generation is
- * disallowed in this process, or `MAX_GENERATED_SOURCES` is reached.
+ * disallowed in this process, or `MAX_SEGMENT_SOURCES` is reached.
  *
  * The source is built from this module's own templates; the only text of the flag state in it is each property
  * name as a JSON string literal (so that every read of the context is a named load, which V8 caches per site).
@@ -71,7 +71,7 @@ export function compileSegment(segment: EvalSegment): SegmentTest | undefined {
  * Statements that evaluate `segment` as the interpreter does and leave by one of `exits` (statements that jump):
  * `match`, `miss`, or `unknown` when an unsupported comparison type is reached.
  */
-export function segmentStatements(
+function segmentStatements(
   code: Code,
   segment: EvalSegment,
   exits: { readonly match: string; readonly miss: string; readonly unknown: string },
@@ -94,8 +94,8 @@ export function segmentStatements(
       lines.push(matchAll ? `if (!(${test})) ${exits.miss}` : `if (${test}) ${exits.match}`);
     } else {
       lines.push(
-        `o = h.outcome(${constant(code, constraint)}, v); if (o === 3) ${exits.unknown}`,
-        matchAll ? `if (o !== 1) ${exits.miss}` : `if (o === 1) ${exits.match}`,
+        `o = h.outcome(${constant(code, constraint)}, v); if (o === ${Outcome.UNKNOWN_TYPE}) ${exits.unknown}`,
+        matchAll ? `if (o !== ${Outcome.MATCH}) ${exits.miss}` : `if (o === ${Outcome.MATCH}) ${exits.match}`,
       );
     }
   }
@@ -106,13 +106,13 @@ export function segmentStatements(
  * The code as a function of `parameters` (its locals declared), or undefined when it cannot be compiled. Each
  * source is compiled once; the constants are passed to it for each function.
  */
-export function compileCode<T>(code: Code, parameters: string): T | undefined {
+function compileCode<T>(code: Code, parameters: string): T | undefined {
   const names = code.constants.map((_, index) => (index === 0 ? "h" : `k${index}`));
   const source = `"use strict";\nreturn function (${parameters}) {\nlet v, n, o;\n${code.lines.join("\n")}\n};`;
   const key = `${names.length}\n${source}`;
   let factory = factories.get(key);
   if (factory === undefined) {
-    if (factories.size >= MAX_GENERATED_SOURCES) return undefined;
+    if (factories.size >= MAX_SEGMENT_SOURCES) return undefined;
     try {
       factory = new Function(...names, source) as (...constants: unknown[]) => unknown;
     } catch {

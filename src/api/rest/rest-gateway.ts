@@ -551,9 +551,12 @@ function streamErrorResponse(error: ConnectError, pretty: boolean): RestResponse
   };
 }
 
-/** JSON text, indented two spaces (`"name": value`, as Go's marshalers indent) when `pretty`. */
+/**
+ * JSON text, indented two spaces (`"name": value`, as Go's marshalers indent) when `pretty`, in UTF-8 (`Buffer.from`:
+ * the same bytes as `TextEncoder`, a tenth of its time for an evaluation's answer).
+ */
 function encodeJson(value: JsonValue, pretty: boolean, suffix = ""): Uint8Array {
-  return encoder.encode(JSON.stringify(value, null, pretty ? 2 : undefined) + suffix);
+  return Buffer.from(JSON.stringify(value, null, pretty ? 2 : undefined) + suffix, "utf8");
 }
 
 async function collect(body: AsyncIterable<Uint8Array> | undefined): Promise<Uint8Array> {
