@@ -21,7 +21,8 @@ interface HistogramState {
 }
 interface HistogramEntry {
   readonly labels: Readonly<Record<string, string>>;
-  readonly bucketValues: Record<number, number>;
+  /** Per bound, by its property name (`String(bound)`). */
+  readonly bucketValues: Record<string, number | undefined>;
   sum: number;
   count: number;
 }
@@ -72,6 +73,9 @@ export function histogramHandle(
 ): HistogramHandle {
   const state = histogram as unknown as HistogramState;
   const bounds = state.upperBounds;
+  // The bucket counts' property names, as prom-client's object has them: a number key would be turned into its
+  // string on every access.
+  const names = bounds?.map(String) ?? [];
   let map: HistogramState["hashMap"];
   let entry: HistogramEntry | undefined;
   const find = (): HistogramEntry | undefined => {
@@ -90,11 +94,13 @@ export function histogramHandle(
       }
       entry.sum += value;
       entry.count += 1;
-      for (const bound of bounds) {
-        if (value <= bound) {
-          if (Object.hasOwn(entry.bucketValues, bound)) {
-            entry.bucketValues[bound] = (entry.bucketValues[bound] ?? 0) + 1;
-          }
+      for (let index = 0; index < bounds.length; index++) {
+        if (value <= (bounds[index] as number)) {
+          const counts = entry.bucketValues;
+          const name = names[index] as string;
+          const count = counts[name];
+          // Every bound's count is an own property that prom-client set to 0; nothing is inherited under a number.
+          if (count !== undefined) counts[name] = count + 1;
           break;
         }
       }
