@@ -23,6 +23,7 @@ export type {
   BatchEvaluationResponse,
   BatchOptions,
   BooleanEvaluationResponse,
+  BooleanResolution,
   ErrorEvaluationResponse,
   EvaluationReasonName,
   EvaluationRequest,
@@ -30,4 +31,5 @@ export type {
   Evaluator,
   EvaluatorStatus,
   VariantEvaluationResponse,
+  VariantResolution,
 } from "./evaluator/evaluator.js";

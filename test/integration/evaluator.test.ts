@@ -5,11 +5,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   type BatchEvaluationResponse,
+  type BooleanResolution,
   createEvaluator,
   type EvaluationRequest,
   type Evaluator,
   NotFoundError,
   ValidationError,
+  type VariantResolution,
 } from "../../src/index.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { createTempRepo, type TempRepo } from "../helpers/temp-repo.js";
@@ -170,6 +172,33 @@ describe("createEvaluator({ documents })", () => {
     const disabled = evaluator.variant({ flagKey: "off", entityId: "u1" });
     assert.equal(disabled.reason, "FLAG_DISABLED_EVALUATION_REASON");
     assert.equal(disabled.variantKey, "only");
+  });
+
+  it("resolves the same answers without the envelope", () => {
+    const resolved: BooleanResolution = evaluator.resolveBoolean({
+      flagKey: "new-ui",
+      entityId: "u1",
+      context: { plan: "beta" },
+    });
+    assert.deepEqual(resolved, {
+      enabled: true,
+      reason: "MATCH_EVALUATION_REASON",
+      flagKey: "new-ui",
+      segmentKeys: ["beta"],
+    });
+    const request = { flagKey: "color", entityId: "u1", context: { age: "30" }, requestId: "r" };
+    const variant: VariantResolution = evaluator.resolveVariant(request);
+    const { requestId, requestDurationMillis, timestamp, ...answer } = evaluator.variant(request);
+    assert.deepEqual(variant, answer);
+    assert.deepEqual(Object.keys(variant), Object.keys(answer));
+    assert.throws(
+      () => evaluator.resolveVariant({ flagKey: "new-ui", entityId: "u" }),
+      (error) => error instanceof ValidationError && error.message === "flag type BOOLEAN_FLAG_TYPE invalid",
+    );
+    assert.throws(
+      () => evaluator.resolveBoolean({ flagKey: "missing", entityId: "u" }),
+      (error) => error instanceof NotFoundError && error.message === 'flag "default/missing" not found',
+    );
   });
 
   it("reads JSON documents into the namespace they declare", () => {
