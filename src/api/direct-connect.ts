@@ -225,6 +225,11 @@ function readMessage(req: NodeRequest, limit: number, hint: number | undefined):
       if (hint !== undefined && size < hint) throw unpromised();
       return joinChunks(chunks);
     },
-    closed: () => new ConnectError("the request closed before its body ended", Code.Canceled),
+    closed: requestClosed,
   });
+}
+
+/** What a read fails with when the request closes before its body has ended (Connect's message). */
+export function requestClosed(): ConnectError {
+  return new ConnectError("the request closed before its body ended", Code.Canceled);
 }

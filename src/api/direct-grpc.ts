@@ -12,7 +12,13 @@ import {
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { consumeBody } from "./consume-body.js";
-import { COMPRESS_MIN_BYTES, directCall, parseBinary, plainAuthority } from "./direct-connect.js";
+import {
+  COMPRESS_MIN_BYTES,
+  directCall,
+  parseBinary,
+  plainAuthority,
+  requestClosed,
+} from "./direct-connect.js";
 import type { DirectUnary } from "./direct-unary.js";
 import { respecGrpcStatus, respecGrpcWebChunk } from "./grpc-message.js";
 
@@ -249,6 +255,6 @@ function readUnaryMessage<T>(
       }
       return found.message;
     },
-    closed: () => new ConnectError("the request closed before its body ended", Code.Canceled),
+    closed: requestClosed,
   });
 }

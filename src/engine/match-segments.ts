@@ -1,4 +1,4 @@
-import type { EvalConstraint, EvalSegment, EvalSegmentSet } from "../domain/evaluation-model.js";
+import type { EvalConstraint, EvalSegment, EvalSegmentSet, SegmentMemo } from "../domain/evaluation-model.js";
 import type { EvaluationInput } from "./evaluation-result.js";
 import type { ExplainTracer } from "./explain-tracer.js";
 import { constraintOutcome, Outcome, outcomeOf } from "./match-constraint.js";
@@ -82,16 +82,11 @@ export function setKeys(
   const memo = set.memo;
   if (memo !== undefined) {
     if (memo.stamp === subject.stamp) return memo.matched ? set.keys : null;
+    // A compiled segment is called from here, without the calls of `singleSet` and `evaluateSegment`.
     const test = memo.test;
     if (test !== undefined && tracer === undefined) {
-      const outcome = test(subject.context, subject.entityId);
-      if (outcome === Outcome.UNKNOWN_TYPE) return UNKNOWN_KEYS;
-      const matched = outcome === Outcome.MATCH;
-      if (subject.stamp !== NO_STAMP) {
-        memo.stamp = subject.stamp;
-        memo.matched = matched;
-      }
-      return matched ? set.keys : null;
+      const outcome = remember(memo, subject, test(subject.context, subject.entityId));
+      return outcome === Outcome.MATCH ? set.keys : outcome === Outcome.NO_MATCH ? null : UNKNOWN_KEYS;
     }
     return singleSet(set, subject, tracer);
   }
@@ -135,9 +130,16 @@ function evaluateSegment(segment: EvalSegment, subject: Subject, tracer?: Explai
     outcome =
       test === undefined ? interpretSegment(segment, subject) : test(subject.context, subject.entityId);
   }
-  const stamp = subject.stamp;
-  if (memo !== undefined && stamp !== NO_STAMP && outcome !== Outcome.UNKNOWN_TYPE) {
-    memo.stamp = stamp;
+  return memo === undefined ? outcome : remember(memo, subject, outcome);
+}
+
+/**
+ * Keeps a segment's answer in its memo under the Subject's stamp (not for `NO_STAMP`, nor an unknown type, which
+ * fails the evaluation); returns the answer.
+ */
+function remember(memo: SegmentMemo, subject: Subject, outcome: number): number {
+  if (subject.stamp !== NO_STAMP && outcome !== Outcome.UNKNOWN_TYPE) {
+    memo.stamp = subject.stamp;
     memo.matched = outcome === Outcome.MATCH;
   }
   return outcome;

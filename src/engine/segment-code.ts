@@ -1,4 +1,4 @@
-import type { EvalConstraint, EvalSegment, PreparedValue } from "../domain/evaluation-model.js";
+import type { EvalConstraint, EvalSegment, PreparedValue, SegmentMemo } from "../domain/evaluation-model.js";
 import { goTrimSpace } from "../go/go-trim-space.js";
 import { parseGoFloat } from "../go/parse-go-float.js";
 import { ConstraintCode as C } from "./constraint-code.js";
@@ -6,14 +6,15 @@ import { constraintOutcome, Outcome, stringSet } from "./match-constraint.js";
 
 /**
  * A segment's constraints as one function of the request: `Outcome.MATCH`, `NO_MATCH` or `UNKNOWN_TYPE`, exactly as
- * the engine's interpreter (`evaluateSegment`) answers them, without its per-constraint dispatch.
+ * the engine's interpreter (`interpretSegment`) answers them, without its per-constraint dispatch. Kept in the
+ * segment's memo once compiled.
  */
-export type SegmentTest = (context: Readonly<Record<string, string>>, entityId: string) => number;
+export type SegmentTest = NonNullable<SegmentMemo["test"]>;
 
 /**
- * Different segment sources compiled at most, per process. A source
- * depends on the constraints' comparisons and property names, not their values, so real flag state has few; past
- * this many (a hostile repository), the rest are left to the interpreter and the code kept stays bounded.
+ * Different segment sources compiled at most, per process. A source depends on the constraints' comparisons and
+ * property names, not their values, so real flag state has few; past this many (a hostile repository), the rest are
+ * left to the interpreter and the code kept stays bounded.
  */
 export const MAX_SEGMENT_SOURCES = 2048;
 
