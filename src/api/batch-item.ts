@@ -4,12 +4,12 @@ import type { FlagEvaluation } from "../engine/evaluate-flag.js";
 import type { EvaluationError, EvaluationResult } from "../engine/evaluation-result.js";
 import {
   ErrorEvaluationReason,
-  EvaluationReason,
   type EvaluationRequest,
   type EvaluationResponse,
   EvaluationResponseSchema,
   EvaluationResponseType,
 } from "../gen/flipt/evaluation/evaluation_pb.js";
+import { booleanAnswer, variantAnswer } from "./evaluation-answer.js";
 
 /** Whether an evaluation error is a missing flag or namespace (NotFound, or a NOT_FOUND batch item). */
 export function isNotFound(error: EvaluationError): boolean {
@@ -42,21 +42,14 @@ export function toBatchItem(
       },
     });
   }
-  const common = {
-    ...result.value,
-    segmentKeys: [...result.value.segmentKeys],
-    reason: EvaluationReason[result.value.reason],
-    requestId: item.requestId,
-    requestDurationMillis,
-    timestamp,
-  };
+  const envelope = { requestId: item.requestId, requestDurationMillis, timestamp };
   return result.value.kind === "boolean"
     ? create(EvaluationResponseSchema, {
         type: EvaluationResponseType.BOOLEAN_EVALUATION_RESPONSE_TYPE,
-        response: { case: "booleanResponse", value: common },
+        response: { case: "booleanResponse", value: booleanAnswer(result.value, envelope) },
       })
     : create(EvaluationResponseSchema, {
         type: EvaluationResponseType.VARIANT_EVALUATION_RESPONSE_TYPE,
-        response: { case: "variantResponse", value: common },
+        response: { case: "variantResponse", value: variantAnswer(result.value, envelope) },
       });
 }

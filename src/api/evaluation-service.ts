@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { NotFoundError, ValidationError } from "../domain/errors.js";
@@ -16,22 +15,14 @@ import type {
   EvaluationResult,
   VariantEvaluation,
 } from "../engine/evaluation-result.js";
-import {
-  BooleanEvaluationResponseSchema,
-  EvaluationReason,
-  type EvaluationRequest,
-  type EvaluationService,
-  VariantEvaluationResponseSchema,
-} from "../gen/flipt/evaluation/evaluation_pb.js";
+import type { EvaluationRequest, EvaluationService } from "../gen/flipt/evaluation/evaluation_pb.js";
 import type { Environment } from "../storage/environment.js";
 import type { Environments } from "../storage/environments.js";
 import { isNotFound, toBatchItem } from "./batch-item.js";
+import { booleanAnswer, type Envelope, variantAnswer } from "./evaluation-answer.js";
 import type { EvaluationRecorder } from "./evaluation-recorder.js";
 import { ENVIRONMENT_HEADER, environmentForEvaluation } from "./resolve-environment.js";
 import { requireFlagKey, resolveEvaluationCall, toEngineInput } from "./resolve-evaluation-call.js";
-
-/** What a Boolean or Variant answer adds to the engine's result: wire-shaped segment keys and reason, and the envelope. */
-type ResponseFields = { segmentKeys: string[]; reason: EvaluationReason } & ReturnType<typeof envelope>;
 
 export interface EvaluationServiceOptions {
   readonly environments: Environments;
@@ -55,38 +46,25 @@ export function createEvaluationService(
    * Boolean and Variant: one flag, evaluated against the snapshot taken once, answered with the engine's result
    * in Flipt's envelope, and recorded once the answer is built.
    */
-  const evaluateOne = async <
-    T extends BooleanEvaluation | VariantEvaluation,
-    R extends { requestDurationMillis: number },
-  >(
+  const evaluateOne = async <T extends BooleanEvaluation | VariantEvaluation, R>(
     request: EvaluationRequest,
     context: HandlerContext,
     evaluate: (snapshot: Snapshot, input: EngineRequest) => EvaluationResult<T>,
-    respond: (init: Omit<T, "segmentKeys" | "reason"> & ResponseFields) => R,
+    respond: (value: T, envelope: Envelope) => R,
   ): Promise<R> => {
     const started = performance.now();
     const { environment, input } = resolveEvaluationCall(environments, request, context);
     const snapshot = await environment.snapshotFor(input.namespaceKey, "evaluate");
     const result = evaluate(snapshot, input);
     if (!result.ok) throw toError(result.error);
-    const response = respond({
-      ...result.value,
-      segmentKeys: [...result.value.segmentKeys],
-      reason: EvaluationReason[result.value.reason],
-      ...envelope(request.requestId, started),
-    });
-    recorder.evaluated(environment.key, input.namespaceKey, result.value, response.requestDurationMillis);
+    const answer = envelope(request.requestId, started);
+    const response = respond(result.value, answer);
+    recorder.evaluated(environment.key, input.namespaceKey, result.value, answer.requestDurationMillis);
     return response;
   };
   return {
-    boolean: (request, context) =>
-      evaluateOne(request, context, evaluateBooleanRequest, (value) =>
-        create(BooleanEvaluationResponseSchema, value),
-      ),
-    variant: (request, context) =>
-      evaluateOne(request, context, evaluateVariantRequest, (value) =>
-        create(VariantEvaluationResponseSchema, value),
-      ),
+    boolean: (request, context) => evaluateOne(request, context, evaluateBooleanRequest, booleanAnswer),
+    variant: (request, context) => evaluateOne(request, context, evaluateVariantRequest, variantAnswer),
     async batch(request, context) {
       const started = performance.now();
       if (request.requests.length > options.maxBatchSize) {
@@ -151,7 +129,7 @@ async function snapshotsFor(
   return snapshots;
 }
 
-function envelope(requestId: string, started: number) {
+function envelope(requestId: string, started: number): Envelope {
   return {
     requestId: requestId === "" ? randomUUID() : requestId,
     requestDurationMillis: performance.now() - started,

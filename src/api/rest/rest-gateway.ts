@@ -212,7 +212,9 @@ export function createRestGateway(options: RestGatewayOptions) {
     }
     let answer: DirectAnswer;
     try {
-      answer = await direct.call(method, message, { ...call, protocolName: "connect" });
+      // Field by field: a spread adding a property gives each object a map of its own (see evaluation-answer.ts).
+      const { header, contextValues, url } = call;
+      answer = await direct.call(method, message, { header, contextValues, url, protocolName: "connect" });
     } catch (reason) {
       const error = reason as ConnectError;
       return options.errorBody?.(route, error) ?? errorResponse(error, pretty);
