@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type BareEcho, spawnBareEcho } from "./bare-echo-server.js";
 import { generateNamespaceFile } from "./generate-state.js";
 import type { LoadJob, LoadMode, LoadRequest, LoadResult, LoadTarget, WindowCpu } from "./load-generator.js";
+import { cpuPlan, pinToCpu } from "./pin-to-cpu.js";
 import { clockTicksPerSecond } from "./proc-cpu.js";
 import type { BenchResult } from "./result.js";
 import { seededRandom } from "./seeded-random.js";
@@ -213,6 +214,8 @@ export interface ServerBenchOptions {
   readonly traceGc?: boolean;
   /** More options for the server's `node` (GC settings to compare, such as `--single-threaded-gc`). */
   readonly serverNodeArgs?: readonly string[];
+  /** Leave every process free to run on any CPU, instead of the servers on one and the generator on another. */
+  readonly unpinned?: boolean;
 }
 
 /**
@@ -233,7 +236,10 @@ export interface ServerBenchOptions {
  *   same rate, taking turns with the evaluation, and their median p99 reported beside it: what the machine and the
  *   stack's own stalls give.
  *
- * The server runs as one process (`server.workers: 1`): CPU per request is per process. About 3 minutes. Lines of detail (per-round rates, server and generator CPU) go to `options.log`, else stderr.
+ * The server runs as one process (`server.workers: 1`): CPU per request is per process. Where the machine has two
+ * CPUs or more (and `taskset`), the servers measured (Pennant, the bare echo) run on one CPU and the load generator on
+ * another (`bench/pin-to-cpu.ts`), so that the generator never shares a core, nor its caches, with the server it
+ * measures; `unpinned` leaves them free. About 3 minutes. Lines of detail (per-round rates, server and generator CPU) go to `options.log`, else stderr.
  */
 export async function serverBench(options: ServerBenchOptions = {}): Promise<BenchResult[]> {
   const log = options.log ?? ((line: string) => console.error(`server-bench: ${line}`));
@@ -268,6 +274,12 @@ export async function serverBench(options: ServerBenchOptions = {}): Promise<Ben
     );
     const bare = options.saturateOnly === undefined ? await spawnBareEcho() : undefined;
     const generator = startLoadGenerator();
+    const cpus = options.unpinned === true ? undefined : cpuPlan();
+    if (cpus !== undefined) {
+      for (const pid of [server.pid, bare?.pid]) if (pid !== undefined) pinToCpu(pid, cpus.server);
+      pinToCpu(generator.pid, cpus.generator);
+      log(`servers on CPU ${cpus.server}, load generator on CPU ${cpus.generator}`);
+    } else log("processes not pinned to CPUs");
     const results: BenchResult[] = [];
     const cpuRows: CpuRow[] = [];
     try {

@@ -21,6 +21,7 @@ import { consumeBody, joinChunks } from "./consume-body.js";
 import { clientAddressKey } from "./context-keys.js";
 import type { DirectCall, DirectUnary } from "./direct-unary.js";
 import { undecodableRequest } from "./error-mapping.js";
+import { answerJson } from "./evaluation-answer-json.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -92,7 +93,10 @@ export function createDirectConnect(
           status: 200,
           body: binary
             ? toBinary(method.output, message)
-            : Buffer.from(toJsonString(method.output, message, writeJson), "utf8"),
+            : Buffer.from(
+                answerJson(message, false) ?? toJsonString(method.output, message, writeJson),
+                "utf8",
+              ),
         };
       } catch (reason) {
         const error =

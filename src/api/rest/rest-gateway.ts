@@ -27,6 +27,7 @@ import { parseGoBool } from "../../go/parse-go-bool.js";
 import { clientAddressKey, restCallKey } from "../context-keys.js";
 import type { DirectAnswer, DirectCall, DirectUnary } from "../direct-unary.js";
 import { toConnectError } from "../error-mapping.js";
+import { answerJson } from "../evaluation-answer-json.js";
 import { httpStatusFromCode } from "../http-status.js";
 import { decodePercentEncoded } from "./path-template.js";
 import type { RestRoute } from "./route-table.js";
@@ -276,6 +277,9 @@ export function createRestGateway(options: RestGatewayOptions) {
       return { status, headers, body: raw.data === undefined ? new Uint8Array() : base64Decode(raw.data) };
     }
     headers.set("content-type", "application/json");
+    // The evaluation answers are written directly (the same text, without the intermediate JSON object).
+    const direct = pretty ? undefined : answerJson(message, true);
+    if (direct !== undefined) return { status, headers, body: Buffer.from(direct, "utf8") };
     const json = toJson(output, message, pretty ? prettyOptions : writeOptions);
     return { status, headers, body: encodeJson(json, pretty) };
   }
