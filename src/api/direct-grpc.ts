@@ -125,21 +125,26 @@ export function createDirectGrpc(
     answer()
       .then(async (output) => {
         const message = output === undefined ? undefined : await frame(0, output);
-        // Written as Connect's Node adapter writes its answer: head, each frame, trailers, end.
+        // The same head, frames and trailers as Connect's Node adapter writes, in one write: Connect writes each part
+        // as it comes (over HTTP/1.1, three chunks of a chunked body, three system calls); here gRPC-Web's body goes
+        // out whole with its length, and gRPC's message with the end of the stream.
         respecGrpcStatus(responseHeader);
-        res.writeHead(200, nodeHeaders(responseHeader));
-        // One type for both: Node's HTTP/1.1 and HTTP/2 responses take `write(chunk)` alike.
-        const out = res as ServerResponse;
-        if (message !== undefined) out.write(message);
+        const head = nodeHeaders(responseHeader);
         if (web) {
           let trailer = await frame(trailerFlag, trailerSerialize(responseTrailer));
           if (responseTrailer.has("grpc-message")) trailer = respecGrpcWebChunk(trailer);
-          out.write(trailer);
-        } else {
-          respecGrpcStatus(responseTrailer);
-          res.addTrailers(nodeHeaders(responseTrailer));
+          const body = message === undefined ? trailer : Buffer.concat([message, trailer]);
+          head["content-length"] = String(body.byteLength);
+          res.writeHead(200, head);
+          res.end(body);
+          return;
         }
-        res.end();
+        res.writeHead(200, head);
+        respecGrpcStatus(responseTrailer);
+        res.addTrailers(nodeHeaders(responseTrailer));
+        // One type for both: Node's HTTP/1.1 and HTTP/2 responses take `end(chunk)` alike.
+        if (message === undefined) res.end();
+        else (res as ServerResponse).end(message);
       })
       .catch(() => {
         if (!res.headersSent) res.writeHead(500);
