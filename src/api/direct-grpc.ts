@@ -6,11 +6,10 @@ import {
   type Compression,
   compressedFlag,
   compressionNegotiate,
-  encodeEnvelope,
   type UniversalHandler,
 } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { trailerFlag } from "@connectrpc/connect/protocol-grpc-web";
 import { consumeBody } from "./consume-body.js";
 import {
   COMPRESS_MIN_BYTES,
@@ -119,8 +118,8 @@ export function createDirectGrpc(
     };
     const frame = async (flags: number, data: Uint8Array): Promise<Uint8Array> =>
       compression !== null && data.byteLength >= COMPRESS_MIN_BYTES
-        ? encodeEnvelope(flags | compressedFlag, await compression.compress(data))
-        : encodeEnvelope(flags, data);
+        ? envelope(flags | compressedFlag, await compression.compress(data))
+        : envelope(flags, data);
 
     answer()
       .then(async (output) => {
@@ -131,7 +130,7 @@ export function createDirectGrpc(
         respecGrpcStatus(responseHeader);
         const head = nodeHeaders(responseHeader);
         if (web) {
-          let trailer = await frame(trailerFlag, trailerSerialize(responseTrailer));
+          let trailer = await frame(trailerFlag, trailerBytes(responseTrailer));
           if (responseTrailer.has("grpc-message")) trailer = respecGrpcWebChunk(trailer);
           const body = message === undefined ? trailer : Buffer.concat([message, trailer]);
           head["content-length"] = String(body.byteLength);
@@ -155,6 +154,28 @@ export function createDirectGrpc(
 }
 
 /** Web headers as Connect's Node adapter hands them to Node: lowercase names, a repeated one (set-cookie) as a list. */
+/**
+ * A gRPC envelope (a flag byte, the length in four big-endian bytes, the data), as Connect's `encodeEnvelope` writes
+ * it, in a Buffer from Node's pool: a small `Uint8Array` of its own would take an ArrayBuffer, and its backing store
+ * and bookkeeping, for each answer.
+ */
+function envelope(flags: number, data: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + data.byteLength);
+  out[0] = flags;
+  out.writeUInt32BE(data.byteLength, 1);
+  out.set(data, 5);
+  return out;
+}
+
+/** gRPC-Web's trailer block, `name: value` lines ending in CRLF, as Connect's `trailerSerialize` writes it (pooled). */
+function trailerBytes(trailer: Headers): Buffer {
+  let text = "";
+  trailer.forEach((value, name) => {
+    text += `${name}: ${value}\r\n`;
+  });
+  return Buffer.from(text, "utf8");
+}
+
 function nodeHeaders(headers: Headers): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   headers.forEach((value, name) => {
