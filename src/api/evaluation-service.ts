@@ -57,9 +57,9 @@ export function createEvaluationService(
     const snapshot = await environment.snapshotFor(input.namespaceKey, "evaluate");
     const result = evaluate(snapshot, input);
     if (!result.ok) throw toError(result.error);
-    const answer = envelope(request.requestId, started);
-    const response = respond(result.value, answer);
-    recorder.evaluated(environment.key, input.namespaceKey, result.value, answer.requestDurationMillis);
+    const stamped = envelope(request.requestId, started);
+    const response = respond(result.value, stamped);
+    recorder.evaluated(environment.key, input.namespaceKey, result.value, stamped.requestDurationMillis);
     return response;
   };
   return {

@@ -278,8 +278,8 @@ export function createRestGateway(options: RestGatewayOptions) {
     }
     headers.set("content-type", "application/json");
     // The evaluation answers are written directly (the same text, without the intermediate JSON object).
-    const direct = pretty ? undefined : answerJson(message, true);
-    if (direct !== undefined) return { status, headers, body: Buffer.from(direct, "utf8") };
+    const written = pretty ? undefined : answerJson(message, true);
+    if (written !== undefined) return { status, headers, body: Buffer.from(written, "utf8") };
     const json = toJson(output, message, pretty ? prettyOptions : writeOptions);
     return { status, headers, body: encodeJson(json, pretty) };
   }
