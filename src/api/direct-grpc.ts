@@ -19,7 +19,7 @@ import {
   requestClosed,
 } from "./direct-connect.js";
 import type { DirectUnary } from "./direct-unary.js";
-import { respecGrpcStatus, respecGrpcWebChunk } from "./grpc-message.js";
+import { grpcEnvelope, grpcWebTrailer, respecGrpcStatus, respecGrpcWebChunk } from "./grpc-message.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
 type NodeResponse = ServerResponse | Http2ServerResponse;
@@ -118,8 +118,8 @@ export function createDirectGrpc(
     };
     const frame = async (flags: number, data: Uint8Array): Promise<Uint8Array> =>
       compression !== null && data.byteLength >= COMPRESS_MIN_BYTES
-        ? envelope(flags | compressedFlag, await compression.compress(data))
-        : envelope(flags, data);
+        ? grpcEnvelope(flags | compressedFlag, await compression.compress(data))
+        : grpcEnvelope(flags, data);
 
     answer()
       .then(async (output) => {
@@ -130,7 +130,7 @@ export function createDirectGrpc(
         respecGrpcStatus(responseHeader);
         const head = nodeHeaders(responseHeader);
         if (web) {
-          let trailer = await frame(trailerFlag, trailerBytes(responseTrailer));
+          let trailer = await frame(trailerFlag, grpcWebTrailer(responseTrailer));
           if (responseTrailer.has("grpc-message")) trailer = respecGrpcWebChunk(trailer);
           const body = message === undefined ? trailer : Buffer.concat([message, trailer]);
           head["content-length"] = String(body.byteLength);
@@ -154,28 +154,6 @@ export function createDirectGrpc(
 }
 
 /** Web headers as Connect's Node adapter hands them to Node: lowercase names, a repeated one (set-cookie) as a list. */
-/**
- * A gRPC envelope (a flag byte, the length in four big-endian bytes, the data), as Connect's `encodeEnvelope` writes
- * it, in a Buffer from Node's pool: a small `Uint8Array` of its own would take an ArrayBuffer, and its backing store
- * and bookkeeping, for each answer.
- */
-function envelope(flags: number, data: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(5 + data.byteLength);
-  out[0] = flags;
-  out.writeUInt32BE(data.byteLength, 1);
-  out.set(data, 5);
-  return out;
-}
-
-/** gRPC-Web's trailer block, `name: value` lines ending in CRLF, as Connect's `trailerSerialize` writes it (pooled). */
-function trailerBytes(trailer: Headers): Buffer {
-  let text = "";
-  trailer.forEach((value, name) => {
-    text += `${name}: ${value}\r\n`;
-  });
-  return Buffer.from(text, "utf8");
-}
-
 function nodeHeaders(headers: Headers): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   headers.forEach((value, name) => {

@@ -19,8 +19,8 @@ export interface Envelope {
 /*
  * Both answers are built field by field, never as `{ ...value, more }`: on Node 20, an object spread followed by a
  * property its source lacks gives every object a map (hidden class) of its own, which V8 keeps in the old
- * generation. On the evaluation path that promoted about 0.7 KB a request and cost a fifth of its CPU in
- * collections (docs/performance.md, "Object spreads").
+ * generation. On the evaluation path that promoted about 0.7 KB a request into it, and brought a full collection every
+ * few seconds under load (docs/performance.md, "Object spreads").
  */
 
 /** The fields of a `flipt.evaluation.BooleanEvaluationResponse`: the engine's boolean result in its envelope. */

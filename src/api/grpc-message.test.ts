@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { encodeGrpcMessage, respecGrpcStatus, respecGrpcWebChunk } from "./grpc-message.js";
+import {
+  encodeGrpcMessage,
+  grpcEnvelope,
+  grpcWebTrailer,
+  respecGrpcStatus,
+  respecGrpcWebChunk,
+} from "./grpc-message.js";
 
 describe("encodeGrpcMessage()", () => {
   it("leaves printable ASCII other than % as it is", () => {
@@ -78,6 +84,29 @@ describe("respecGrpcWebChunk()", () => {
     const partial = trailer({ "grpc-status": "13", "grpc-message": "parse%20binary%3A%20x" }).subarray(0, 9);
     for (const chunk of [message, success, compressed, partial, new Uint8Array([0x80])]) {
       assert.equal(respecGrpcWebChunk(chunk), chunk);
+    }
+  });
+});
+
+describe("grpcEnvelope() and grpcWebTrailer()", () => {
+  it("write the bytes Connect's encodeEnvelope and trailerSerialize write", () => {
+    for (const size of [0, 1, 82, 255, 256, 70_000]) {
+      const data = Uint8Array.from({ length: size }, (_, index) => (index * 7) % 256);
+      for (const flags of [0, 1, trailerFlag]) {
+        assert.deepEqual(new Uint8Array(grpcEnvelope(flags, data)), encodeEnvelope(flags, data));
+      }
+    }
+    for (const trailer of [
+      new Headers(),
+      new Headers({ "grpc-status": "0" }),
+      new Headers([
+        ["grpc-status", "5"],
+        ["grpc-message", "flag%20%22default%2Fx%22 not found"],
+        ["x-note", "ünïcödé"],
+        ["x-note", "twice"],
+      ]),
+    ]) {
+      assert.deepEqual(new Uint8Array(grpcWebTrailer(trailer)), trailerSerialize(trailer));
     }
   });
 });

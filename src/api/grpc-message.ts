@@ -1,5 +1,4 @@
-import { encodeEnvelope } from "@connectrpc/connect/protocol";
-import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
+import { trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
 import { undecodableRequest } from "./error-mapping.js";
 
 const GRPC_MESSAGE = "grpc-message";
@@ -49,7 +48,29 @@ export function respecGrpcWebChunk(chunk: Uint8Array): Uint8Array {
   const trailer = trailerParse(chunk.subarray(ENVELOPE_HEADER_BYTES));
   if (!trailer.has(GRPC_MESSAGE)) return chunk;
   respecGrpcStatus(trailer);
-  return encodeEnvelope(flags, trailerSerialize(trailer));
+  return grpcEnvelope(flags, grpcWebTrailer(trailer));
+}
+
+/**
+ * A gRPC envelope (a flag byte, the length in four big-endian bytes, the data), the bytes Connect's `encodeEnvelope`
+ * writes, in a Buffer from Node's pool: a small `Uint8Array` of its own would take an ArrayBuffer, with its backing
+ * store and bookkeeping, for each answer.
+ */
+export function grpcEnvelope(flags: number, data: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + data.byteLength);
+  out[0] = flags;
+  out.writeUInt32BE(data.byteLength, 1);
+  out.set(data, ENVELOPE_HEADER_BYTES);
+  return out;
+}
+
+/** gRPC-Web's trailer block, `name: value` lines ending in CRLF: the bytes Connect's `trailerSerialize` writes (pooled). */
+export function grpcWebTrailer(trailer: Headers): Buffer {
+  let text = "";
+  trailer.forEach((value, name) => {
+    text += `${name}: ${value}\r\n`;
+  });
+  return Buffer.from(text, "utf8");
 }
 
 /** Percent-encodes `%` and every byte outside 0x20–0x7E, as the gRPC HTTP/2 spec asks. */
